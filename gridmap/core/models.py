@@ -1,0 +1,56 @@
+"""Users bound to an area with a role, and the log of who looked at sensitive records."""
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    CENTRE_ADMIN = "centre_admin", _("Centre administrator (中心管理员)")
+    AREA_STAFF = "area_staff", _("Area staff (街道/社区工作人员)")
+    GRID_LEADER = "grid_leader", _("Grid leader (网格长)")
+    GRID_WORKER = "grid_worker", _("Grid worker / patroller (网格员/巡查员)")
+    DEPARTMENT = "department", _("Department handler (职能部门)")
+    LEADER = "leader", _("Leader, read only (领导)")
+
+
+# Roles that work with named residents and so see ID numbers, phones and special-group records
+# inside their area. Workers, departments and leaders see them masked.
+SENSITIVE_ROLES = {Role.CENTRE_ADMIN, Role.AREA_STAFF, Role.GRID_LEADER}
+
+
+class User(AbstractUser):
+    """A gridmap user (用户): one role, bound to one area of the hierarchy."""
+
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, default=Role.GRID_WORKER)
+    area = models.ForeignKey(
+        "grids.Area", verbose_name=_("area"), null=True, blank=True, on_delete=models.PROTECT,
+        related_name="users", help_text=_("The part of the hierarchy this user sees. Empty only for centre administrators."),
+    )
+    phone = models.CharField(_("phone"), max_length=20, blank=True)
+
+    class Meta:
+        verbose_name = _("user (用户)")
+        verbose_name_plural = _("users")
+
+    @property
+    def sees_sensitive(self) -> bool:
+        return self.is_superuser or self.role in SENSITIVE_ROLES
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.is_superuser or (self.role in (Role.CENTRE_ADMIN, Role.LEADER) and self.area_id is None)
+
+
+class AccessLog(models.Model):
+    """One view of a sensitive record (敏感信息查看记录); append-only."""
+
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    model = models.CharField(max_length=60)
+    object_id = models.BigIntegerField()
+    what = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = _("sensitive access log (敏感信息查看记录)")
+        verbose_name_plural = _("sensitive access logs")
+        indexes = [models.Index(fields=["model", "object_id"])]

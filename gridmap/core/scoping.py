@@ -1,0 +1,36 @@
+"""Area scoping and masking: every selector passes its queryset through `scope`.
+
+A user sees the records placed in their area's subtree. Records outside every grid (the
+unassigned queue) are seen by the users whose area boundary covers them, and by the centre.
+"""
+from django.db.models import Q, QuerySet
+
+
+def scope(qs: QuerySet, user, grid: str = "grid", location: str | None = "location") -> QuerySet:
+    """Filter `qs` to what `user` may see. `grid` is the lookup path to the record's grid,
+    `location` the path to its point (None where the record has no point of its own)."""
+    if not user or not user.is_authenticated:
+        return qs.none()
+    if user.sees_everything:
+        return qs
+    if user.area_id is None:
+        return qs.none()
+    area = user.area
+    visible = Q(**{f"{grid}__path__startswith": area.path})
+    if location and area.boundary is not None:
+        visible |= Q(**{f"{grid}__isnull": True, f"{location}__intersects": area.boundary})
+    return qs.filter(visible)
+
+
+def mask_id_number(value: str) -> str:
+    """440305199001011234 → 440305********1234: region and last four stay readable."""
+    if not value:
+        return value
+    return value[:6] + "*" * max(len(value) - 10, 0) + value[-4:] if len(value) > 10 else "*" * len(value)
+
+
+def mask_phone(value: str) -> str:
+    """13812345678 → 138****5678."""
+    if not value or len(value) < 7:
+        return "*" * len(value or "")
+    return value[:3] + "*" * (len(value) - 7) + value[-4:]

@@ -1,0 +1,134 @@
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from gridmap.core.admin import ScopedAdmin
+from gridmap.core.scoping import mask_id_number, mask_phone
+from gridmap.core.services import log_sensitive_view
+
+from . import selectors
+from .models import (
+    EmploymentRecord, Household, HouseholdMember, Person, SpecialGroupRecord, Visit, WelfareRecord,
+)
+
+SENSITIVE_PERSON_FIELDS = ["id_number", "phone"]
+
+
+class EmploymentInline(admin.TabularInline):
+    model = EmploymentRecord
+    fk_name = "person"
+    fields = ["status", "employer", "occupation", "start", "end"]
+    extra = 0
+
+
+class WelfareInline(admin.TabularInline):
+    model = WelfareRecord
+    fields = ["kind", "category", "grade", "monthly_amount", "start", "end"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return selectors.welfare_records(request.user)
+
+
+class SpecialGroupInline(admin.TabularInline):
+    model = SpecialGroupRecord
+    fields = ["group", "risk_level", "visit_every_days", "responsible", "start", "end", "sealed"]
+    raw_id_fields = ["responsible"]
+    extra = 0
+
+    def get_queryset(self, request):
+        return selectors.special_group_records(request.user)
+
+
+@admin.register(Person)
+class PersonAdmin(ScopedAdmin):
+    scope_location = selectors.PERSON_LOCATION
+    list_display = ["name", "shown_id_number", "sex", "birth_date", "residence_type", "shown_phone", "grid"]
+    list_filter = ["residence_type", "sex", "party_member", "grid__parent", "grid"]
+    search_fields = ["name", "=id_number", "=phone"]
+    raw_id_fields = ["dwelling"]
+    readonly_fields = ["grid"]
+    list_select_related = ["grid"]
+
+    @admin.display(description=_("ID number (证件号码)"))
+    def shown_id_number(self, obj):
+        return obj.id_number if self._sensitive else mask_id_number(obj.id_number)
+
+    @admin.display(description=_("phone"))
+    def shown_phone(self, obj):
+        return obj.phone if self._sensitive else mask_phone(obj.phone)
+
+    _sensitive = False
+
+    def get_queryset(self, request):
+        self._sensitive = request.user.sees_sensitive
+        return super().get_queryset(request)
+
+    def get_inlines(self, request, obj):
+        inlines = [EmploymentInline, WelfareInline]
+        return inlines + [SpecialGroupInline] if request.user.sees_sensitive else inlines
+
+    def get_exclude(self, request, obj=None):
+        return [] if request.user.sees_sensitive else SENSITIVE_PERSON_FIELDS
+
+    def get_readonly_fields(self, request, obj=None):
+        extra = [] if request.user.sees_sensitive else ["shown_id_number", "shown_phone"]
+        return [*self.readonly_fields, *extra]
+
+    def get_search_fields(self, request):
+        # Searching by ID number or phone would reveal them to a role that sees them masked.
+        return self.search_fields if request.user.sees_sensitive else ["name"]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        if response.status_code == 200 and request.user.sees_sensitive:
+            log_sensitive_view(request.user, self.get_object(request, object_id), "admin change view")
+        return response
+
+
+class MemberInline(admin.TabularInline):
+    model = HouseholdMember
+    fields = ["person", "relation"]
+    raw_id_fields = ["person"]
+    extra = 0
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdmin):
+    scope_location = "dwelling__building__location"
+    list_display = ["number", "dwelling", "head", "kind", "grid"]
+    list_filter = ["kind", "grid"]
+    search_fields = ["number", "head__name"]
+    raw_id_fields = ["dwelling", "head"]
+    readonly_fields = ["grid"]
+    list_select_related = ["dwelling__building", "head", "grid"]
+    inlines = [MemberInline]
+
+
+@admin.register(Visit)
+class VisitAdmin(ScopedAdmin):
+    list_display = ["visited_at", "worker", "person", "household", "building", "organisation", "grid"]
+    list_filter = ["grid"]
+    search_fields = ["person__name", "household__number", "findings"]
+    raw_id_fields = ["person", "household", "building", "organisation", "worker"]
+    readonly_fields = ["grid"]
+    date_hierarchy = "visited_at"
+
+
+@admin.register(SpecialGroupRecord)
+class SpecialGroupRecordAdmin(admin.ModelAdmin):
+    list_display = ["person", "group", "risk_level", "visit_every_days", "responsible", "start", "end"]
+    list_filter = ["group", "risk_level"]
+    raw_id_fields = ["person", "responsible"]
+
+    def get_queryset(self, request):
+        return selectors.special_group_records(request.user)
+
+
+@admin.register(WelfareRecord)
+class WelfareRecordAdmin(admin.ModelAdmin):
+    list_display = ["person", "kind", "category", "grade", "monthly_amount", "start", "end"]
+    list_filter = ["kind"]
+    raw_id_fields = ["person"]
+
+    def get_queryset(self, request):
+        return selectors.welfare_records(request.user)

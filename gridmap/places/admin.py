@@ -1,0 +1,68 @@
+from django.contrib import admin
+
+from gridmap.core.admin import ScopedAdmin
+
+from .models import Building, Dwelling, Facility, Inspection, Organisation, RentedDwelling
+
+
+class DwellingInline(admin.TabularInline):
+    model = Dwelling
+    fields = ["unit", "floor", "room", "area_m2", "use"]
+    extra = 0
+    show_change_link = True
+
+
+@admin.register(Building)
+class BuildingAdmin(ScopedAdmin):
+    list_display = ["code", "name", "address", "use", "floors_above", "units", "grid"]
+    list_filter = ["use", "grid__parent", "grid"]
+    search_fields = ["code", "name", "address"]
+    readonly_fields = ["location", "grid"]
+    raw_id_fields = ["building_head"]
+    inlines = [DwellingInline]
+
+
+@admin.register(Dwelling)
+class DwellingAdmin(ScopedAdmin):
+    scope_location = "building__location"
+    list_display = ["__str__", "building", "unit", "floor", "room", "use", "area_m2", "grid"]
+    list_filter = ["use", "grid"]
+    search_fields = ["building__name", "building__code", "room", "owner_name"]
+    list_select_related = ["building", "grid"]
+    raw_id_fields = ["building", "owner"]
+    readonly_fields = ["grid"]
+
+
+class InspectionInline(admin.TabularInline):
+    model = Inspection
+    fields = ["inspected_at", "inspector", "passed", "findings"]
+    extra = 0
+
+
+@admin.register(RentedDwelling)
+class RentedDwellingAdmin(ScopedAdmin):
+    scope_grid = "dwelling__grid"
+    scope_location = "dwelling__building__location"
+    list_display = ["dwelling", "landlord_name", "lease_start", "lease_end", "agent", "status"]
+    list_filter = ["status", "dwelling__grid"]
+    search_fields = ["dwelling__building__name", "landlord_name", "agent"]
+    raw_id_fields = ["dwelling", "landlord", "tenants"]
+    inlines = [InspectionInline]
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(ScopedAdmin):
+    list_display = ["name", "credit_code", "kind", "legal_representative", "employees", "risk_level", "grid"]
+    list_filter = ["kind", "risk_level", "grid"]
+    search_fields = ["name", "credit_code", "address", "legal_representative"]
+    readonly_fields = ["grid"]
+    raw_id_fields = ["building"]
+    inlines = [InspectionInline]
+
+
+@admin.register(Facility)
+class FacilityAdmin(ScopedAdmin):
+    list_display = ["code", "kind", "status", "owner_department", "grid"]
+    list_filter = ["kind", "status", "grid"]
+    search_fields = ["code", "owner_department"]
+    readonly_fields = ["location", "grid"]

@@ -1,0 +1,118 @@
+"""Django settings for gridmap. Everything a deployment changes comes from the environment."""
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("GRIDMAP_SECRET_KEY", "dev-only-not-secret")
+DEBUG = os.environ.get("GRIDMAP_DEBUG", "1") == "1"
+ALLOWED_HOSTS = os.environ.get("GRIDMAP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.gis",
+    "leaflet",
+    "rest_framework",
+    "rest_framework_gis",
+    "django_filters",
+    "gridmap.core",
+    "gridmap.grids",
+    "gridmap.places",
+    "gridmap.people",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "gridmap.urls"
+WSGI_APPLICATION = "gridmap.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "web" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# The scripts export DATABASE_URL for the project-local cluster (socket under var/).
+DATABASES = {
+    "default": dj_database_url.config(
+        default="postgis://gridmap@/gridmap?host=/tmp&port=5439", conn_max_age=60
+    )
+}
+DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
+# Separate names let several test runs share one cluster.
+DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GRIDMAP_TEST_DB", "test_gridmap")}
+
+AUTH_USER_MODEL = "core.User"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = os.environ.get("GRIDMAP_LANGUAGE", "zh-hans")
+LANGUAGES = [("zh-hans", "简体中文"), ("en", "English")]
+LOCALE_PATHS = [BASE_DIR / "gridmap" / "locale"]
+TIME_ZONE = "Asia/Shanghai"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = BASE_DIR / "var" / "static"
+# npm packages are served from web/node_modules under /static/vendor/.
+STATICFILES_DIRS = [BASE_DIR / "web" / "static", ("vendor", BASE_DIR / "web" / "node_modules")]
+MEDIA_ROOT = BASE_DIR / "var" / "media"
+MEDIA_URL = "/media/"
+
+LOGIN_URL = "admin:login"
+
+# Geometry: stored in WGS84; areas/distances in a metric CRS. Default is UTM 49N, which
+# covers the demo district (Shenzhen); CGCS2000 Gauss-Krüger (e.g. EPSG:4547) where configured.
+STORAGE_SRID = 4326
+METRIC_SRID = int(os.environ.get("GRIDMAP_METRIC_SRID", "32649"))
+
+LEAFLET_CONFIG = {
+    "DEFAULT_CENTER": (22.54, 113.94),
+    "DEFAULT_ZOOM": 14,
+    "MIN_ZOOM": 3,
+    "MAX_ZOOM": 19,
+    # No internet on many deployments: tiles only when a URL is configured.
+    "TILES": [("base", os.environ["GRIDMAP_TILE_URL"], {"attribution": os.environ.get("GRIDMAP_TILE_ATTRIBUTION", "")})]
+    if os.environ.get("GRIDMAP_TILE_URL")
+    else [],
+    "RESET_VIEW": False,
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 100,
+}
+
+# Debian 12 ships GDAL 3.6; uploaded files are read through pyogrio after a type check.
+SILENCED_SYSTEM_CHECKS = ["gis.W001"]
+
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
