@@ -18,6 +18,20 @@ class Role(models.TextChoices):
 SENSITIVE_ROLES = {Role.CENTRE_ADMIN, Role.AREA_STAFF, Role.GRID_LEADER}
 
 
+# What each role may do, as (app, action) pairs; the admin and APIs ask `user.has_perm`.
+# Field-level masking and area scoping come on top of this (see core/scoping.py).
+_REGISTERS = ("places", "people")
+_ALL_ACTIONS = ("view", "add", "change", "delete")
+ROLE_PERMISSIONS: dict[str, set[tuple[str, str]]] = {
+    Role.CENTRE_ADMIN: {(app, a) for app in ("core", "grids", *_REGISTERS) for a in _ALL_ACTIONS},
+    Role.AREA_STAFF: {("grids", "view")} | {(app, a) for app in _REGISTERS for a in ("view", "add", "change")},
+    Role.GRID_LEADER: {("grids", "view")} | {(app, a) for app in _REGISTERS for a in ("view", "add", "change")},
+    Role.GRID_WORKER: {("grids", "view"), ("places", "view"), ("people", "view"), ("people", "add"), ("people", "change")},
+    Role.DEPARTMENT: {("grids", "view"), ("places", "view")},
+    Role.LEADER: {(app, "view") for app in ("grids", *_REGISTERS)},
+}
+
+
 class User(AbstractUser):
     """A gridmap user (用户): one role, bound to one area of the hierarchy."""
 
@@ -31,6 +45,18 @@ class User(AbstractUser):
     class Meta:
         verbose_name = _("user (用户)")
         verbose_name_plural = _("users")
+
+    def has_perm(self, perm, obj=None):
+        if self.is_active and not self.is_superuser and "." in perm:
+            app, codename = perm.split(".", 1)
+            if (app, codename.split("_", 1)[0]) in ROLE_PERMISSIONS.get(self.role, ()):
+                return True
+        return super().has_perm(perm, obj)
+
+    def has_module_perms(self, app_label):
+        if self.is_active and any(app == app_label for app, _a in ROLE_PERMISSIONS.get(self.role, ())):
+            return True
+        return super().has_module_perms(app_label)
 
     @property
     def sees_sensitive(self) -> bool:

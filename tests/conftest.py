@@ -1,0 +1,41 @@
+"""Shared fixtures: a small area tree on real PostGIS, built through the services."""
+import pytest
+from django.contrib.gis.geos import MultiPolygon, Polygon
+
+from gridmap.core.models import Role, User
+from gridmap.grids import services as grid_services
+from gridmap.grids.models import GridLayer, Level
+
+
+def rect(x0, y0, x1, y1) -> MultiPolygon:
+    return MultiPolygon(Polygon.from_bbox((x0, y0, x1, y1)), srid=4326)
+
+
+@pytest.fixture
+def primary_layer(db):
+    return GridLayer.objects.create(code="social", name="综治网格", is_primary=True)
+
+
+@pytest.fixture
+def tree(primary_layer):
+    """A district with one street, one community and two side-by-side grids sharing the edge
+    x = 113.95: grid A (code ...001) to the west, grid B (...002) to the east."""
+    district = grid_services.create_area(code="440305", name="南山区", level=Level.DISTRICT, boundary=rect(113.90, 22.50, 114.00, 22.60))
+    street = grid_services.create_area(code="440305005", name="粤海街道", level=Level.STREET, parent=district, boundary=rect(113.90, 22.50, 114.00, 22.60))
+    community = grid_services.create_area(code="440305005001", name="科技园社区", level=Level.COMMUNITY, parent=street, boundary=rect(113.90, 22.50, 114.00, 22.60))
+    grid_a = grid_services.create_area(code="440305005001001", name="网格A", level=Level.GRID, parent=community, layer=primary_layer, boundary=rect(113.90, 22.50, 113.95, 22.60))
+    grid_b = grid_services.create_area(code="440305005001002", name="网格B", level=Level.GRID, parent=community, layer=primary_layer, boundary=rect(113.95, 22.50, 114.00, 22.60))
+    return {"district": district, "street": street, "community": community, "a": grid_a, "b": grid_b}
+
+
+@pytest.fixture
+def make_user(db):
+    def make(username, role, area=None, **kw):
+        user = User.objects.create_user(username=username, password="pw", role=role, area=area, is_staff=True, **kw)
+        return user
+    return make
+
+
+@pytest.fixture
+def leader_a(tree, make_user):
+    return make_user("leader_a", Role.GRID_LEADER, tree["a"])
