@@ -71,22 +71,21 @@ class RegridResult:
         return sum(self.changed.values())
 
 
-# Set-based placement. Interior hits are unique and found fast with ST_ContainsProperly
-# (the grid polygon is the repeated argument, so PostGIS prepares it once); only the few
-# rows left over (on an edge, or outside every grid) take the lowest-code rule row by row.
-_PLACE_SQL = """
-CREATE TEMP TABLE _placed ON COMMIT DROP AS
+# Set-based placement into a temp table `target` (id, grid_id). Interior hits are unique and
+# found fast with ST_ContainsProperly: the grid polygon is the outer, repeated argument, so
+# PostGIS prepares it once and probes the points' index. Only the few rows left over (on an
+# edge, or outside every grid) take the lowest-code rule one by one.
+ASSIGN_SQL = """
+CREATE TEMP TABLE {target} ON COMMIT DROP AS
 SELECT t.id, g.id AS grid_id
-FROM _grids g JOIN {table} t ON ST_ContainsProperly(g.boundary, t.location)
-{where_and};
-CREATE INDEX ON _placed (id);
-ANALYZE _placed;
-INSERT INTO _placed
-SELECT t.id, gridmap_grid_at(t.location)
-FROM {table} t
-WHERE NOT EXISTS (SELECT 1 FROM _placed p WHERE p.id = t.id) {where_and_t};
-UPDATE {table} t SET grid_id = p.grid_id
-FROM _placed p WHERE p.id = t.id AND t.grid_id IS DISTINCT FROM p.grid_id;
+FROM grids_area g
+JOIN grids_gridlayer l ON l.id = g.layer_id AND l.is_primary
+JOIN {table} t ON ST_ContainsProperly(g.boundary, t.location)
+WHERE g.level = 'grid' AND {where};
+ANALYZE {target};
+INSERT INTO {target}
+SELECT t.id, gridmap_grid_at(t.location) FROM {table} t
+WHERE {where} AND NOT EXISTS (SELECT 1 FROM {target} p WHERE p.id = t.id);
 """
 
 _CASCADE_SQL = [
@@ -99,19 +98,21 @@ _CASCADE_SQL = [
     ("people_visit", """UPDATE people_visit v SET grid_id = gridmap_grid_at(v.location)
         WHERE v.location IS NOT NULL AND v.grid_id IS DISTINCT FROM gridmap_grid_at(v.location)"""),
 ]
+CASCADE_TABLES = [table for table, _sql in _CASCADE_SQL]
 
 
 def place_table(cur, table: str, extent: GEOSGeometry | None = None) -> int:
-    """Place every located row of `table` (optionally only those within `extent`) in one pass.
-    The caller holds a transaction with gridmap.bulk on."""
+    """Place every located row of `table` (optionally only those within `extent`) in one pass;
+    returns how many rows changed grid. The caller holds a transaction with gridmap.bulk on."""
     where = "t.location IS NOT NULL"
-    params: list = []
+    params = {}
     if extent is not None:
-        where += " AND ST_Intersects(t.location, ST_GeomFromEWKB(%s))"
-        params = [bytes(extent.ewkb)]
+        where += " AND ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s))"
+        params = {"extent": bytes(extent.ewkb)}
+    cur.execute(ASSIGN_SQL.format(target="_placed", table=table, where=where), params or None)
     cur.execute(
-        _PLACE_SQL.format(table=table, where_and=f"WHERE {where}", where_and_t=f"AND {where}"),
-        params * 2,
+        f"""UPDATE {table} t SET grid_id = p.grid_id FROM _placed p
+            WHERE p.id = t.id AND t.grid_id IS DISTINCT FROM p.grid_id"""
     )
     changed = cur.rowcount
     cur.execute("DROP TABLE _placed")
@@ -119,22 +120,19 @@ def place_table(cur, table: str, extent: GEOSGeometry | None = None) -> int:
 
 
 @transaction.atomic
-def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None) -> RegridResult:
+def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None, on_step=None) -> RegridResult:
     """Re-place located records in the primary layer, set-based; then cascade building →
-    dwelling → household/person. `extent` limits the work to what a boundary change touched."""
+    dwelling → household/person. `extent` limits the work to what a boundary change touched.
+    `on_step(table, rows)` is called after each table (progress bars)."""
     changed = {}
+    on_step = on_step or (lambda table, rows: None)
     with connection.cursor() as cur:
         cur.execute("SET LOCAL gridmap.bulk = 'on'")
-        cur.execute(
-            """CREATE TEMP TABLE _grids ON COMMIT DROP AS
-               SELECT a.id, a.code, a.boundary FROM grids_area a
-               JOIN grids_gridlayer l ON l.id = a.layer_id AND l.is_primary
-               WHERE a.level = 'grid' AND a.boundary IS NOT NULL"""
-        )
         for table in tables or POINT_PLACED:
             changed[table] = place_table(cur, table, extent)
+            on_step(table, changed[table])
         for table, sql in _CASCADE_SQL:
             cur.execute(sql)
             changed[table] = cur.rowcount
-        cur.execute("DROP TABLE _grids")
+            on_step(table, changed[table])
     return RegridResult(changed)
