@@ -42,8 +42,9 @@ class Person(models.Model):
     id_type = models.CharField(_("ID type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT)
     id_number = models.CharField(_("ID number (证件号码)"), max_length=30, unique=True)
     name = models.CharField(_("name (姓名)"), max_length=60, db_index=True)
-    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
-    birth_date = models.DateField(_("birth date"))
+    # blank: for a resident ID card both come from the number (see clean)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
+    birth_date = models.DateField(_("birth date"), blank=True)
     ethnicity = models.CharField(_("ethnicity (民族)"), max_length=20, default="汉族")
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     registered_residence = models.CharField(_("registered residence (户籍地)"), max_length=200, blank=True)
@@ -84,6 +85,9 @@ class Person(models.Model):
             if self.sex and self.sex != cid.sex:
                 raise ValidationError({"sex": _("Sex differs from the one in the ID number (GB 11643 digit 17)")})
             self.birth_date, self.sex = cid.birth_date, cid.sex
+        missing = {f: _("Required unless the ID number gives it") for f in ("sex", "birth_date") if not getattr(self, f)}
+        if missing:
+            raise ValidationError(missing)
 
 
 class HouseholdType(models.TextChoices):

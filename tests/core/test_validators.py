@@ -84,3 +84,29 @@ def test_credit_code_check_char_round_trip(body):
     wrong = _USCC[(_USCC.index(uscc_check_char(body)) + 1) % 31]
     with pytest.raises(ValidationError):
         validate_credit_code(body + wrong)
+
+
+@pytest.mark.django_db
+def test_person_model_refuses_a_bad_id_and_derives_birth_and_sex():
+    from gridmap.people.models import Person
+
+    bad = Person(id_number="110105194912310021", name="张三")
+    with pytest.raises(ValidationError) as err:
+        bad.full_clean()
+    assert "MOD 11-2" in str(err.value)
+    good = Person(id_number="11010519491231002x", name="张三")
+    good.full_clean()
+    assert (good.id_number, good.sex, str(good.birth_date)) == ("11010519491231002X", "F", "1949-12-31")
+    wrong_sex = Person(id_number="11010519491231002X", name="张三", sex="M")
+    with pytest.raises(ValidationError, match="digit 17"):
+        wrong_sex.full_clean()
+
+
+@pytest.mark.django_db
+def test_organisation_model_refuses_a_bad_credit_code():
+    from gridmap.places.models import Organisation
+
+    org = Organisation(name="甲公司", kind="enterprise", credit_code="91350100M000100Y44")
+    with pytest.raises(ValidationError) as err:
+        org.full_clean()
+    assert "GB 32100" in str(err.value.message_dict["credit_code"])
