@@ -1,7 +1,7 @@
 from django.contrib import admin
 from leaflet.admin import LeafletGeoAdmin
 
-from . import services
+from . import selectors, services
 from .models import Area, AreaBoundary, GridLayer
 
 
@@ -31,11 +31,7 @@ class AreaAdmin(LeafletGeoAdmin):
 
     def get_queryset(self, request):
         # An area's own subtree is its scope: the `grid` of an area is the area itself.
-        qs = super().get_queryset(request).select_related("layer", "parent", "leader")
-        user = request.user
-        if user.sees_everything:
-            return qs
-        return qs.filter(path__startswith=user.area.path) if user.area_id else qs.none()
+        return selectors.visible_areas(request.user, super().get_queryset(request).select_related("layer", "parent", "leader"))
 
     def save_model(self, request, obj, form, change):
         # A boundary edited here becomes a new version and re-places what moved.

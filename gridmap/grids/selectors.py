@@ -1,9 +1,13 @@
-"""Reads over the area tree: subtrees, point-in-grid look-ups, unassigned records."""
+"""Reads over the area tree: subtrees, point-in-grid look-ups, unassigned records, map layers."""
+from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import CharField, F, QuerySet, Value
+from django.db.models.functions import Coalesce, Concat, NullIf
 
-from .models import Area, GridLayer, Level
+from gridmap.core.geojson import feature_collection
+
+from .models import LEVEL_ORDER, Area, GridLayer, Level
 
 
 def primary_layer() -> GridLayer | None:
@@ -13,6 +17,51 @@ def primary_layer() -> GridLayer | None:
 def subtree(area: Area) -> QuerySet[Area]:
     """The area and everything below it."""
     return Area.objects.filter(path__startswith=area.path)
+
+
+def visible_areas(user, qs: QuerySet[Area] | None = None) -> QuerySet[Area]:
+    """The areas `user` may see: the subtree of their own area (an area's scope is itself and
+    everything below it), all of them for the centre, none without an area."""
+    qs = Area.objects.all() if qs is None else qs
+    if not user or not user.is_authenticated:
+        return qs.none()
+    if user.sees_everything:
+        return qs
+    if user.area_id is None:
+        return qs.none()
+    return qs.filter(path__startswith=user.area.path)
+
+
+def visible_levels(user) -> list[str]:
+    """The levels of the hierarchy at and below the user's area (all for the centre)."""
+    if not user.is_authenticated:
+        return []
+    if user.sees_everything:
+        return [str(level) for level in LEVEL_ORDER]
+    if user.area_id is None:
+        return []
+    return [str(level) for level in LEVEL_ORDER[LEVEL_ORDER.index(user.area.level):]]
+
+
+def visible_extent(user) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of the user's area, or of everything for the centre."""
+    return visible_areas(user).filter(boundary__isnull=False).aggregate(e=Extent("boundary"))["e"]
+
+
+def area_layer(user, level: str, layer_code: str | None = None) -> str:
+    """One level of the visible area tree as GeoJSON, with what the map draws. Grids come from
+    the primary layer unless another layer's code is given."""
+    qs = visible_areas(user).filter(level=level, boundary__isnull=False)
+    if level == Level.GRID:
+        qs = qs.filter(layer__code=layer_code) if layer_code else qs.filter(layer__is_primary=True)
+    leader = Coalesce(
+        NullIf(Concat(F("leader__last_name"), F("leader__first_name"), output_field=CharField()), Value("")),
+        F("leader__username"),
+    )
+    return feature_collection(
+        qs, "boundary",
+        {"id": "id", "code": "code", "name": "name", "level": "level", "leader": leader},
+    )
 
 
 def grids(layer: GridLayer | None = None) -> QuerySet[Area]:

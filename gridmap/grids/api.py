@@ -1,0 +1,64 @@
+"""Map layers as GeoJSON (login required, scoped to the caller). Thin: parsing here, queries
+in the selectors, the JSON text itself written by PostGIS."""
+import math
+
+from django.http import HttpResponse
+from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.exceptions import ValidationError
+from rest_framework.renderers import JSONRenderer
+
+from gridmap.places import selectors as place_selectors
+
+from . import selectors
+from .models import Level
+
+GEOJSON = "application/geo+json"
+
+
+class GeoJSONRenderer(JSONRenderer):
+    """Lets clients ask for application/geo+json (errors are plain JSON bodies either way)."""
+
+    media_type = GEOJSON
+
+
+RENDERERS = [GeoJSONRenderer, JSONRenderer]
+# Buildings are drawn from zoom 15; a box wider or taller than this is refused (≈ 15 km).
+MAX_BBOX_DEGREES = 0.15
+
+
+def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
+    """'west,south,east,north' in WGS84 degrees → a checked tuple, or a 400 saying why."""
+    if not raw:
+        raise ValidationError({"bbox": "required: bbox=west,south,east,north (WGS84 degrees)"})
+    try:
+        w, s, e, n = (float(part) for part in raw.split(","))
+    except ValueError:
+        raise ValidationError({"bbox": "must be four numbers: west,south,east,north"}) from None
+    if not all(math.isfinite(v) for v in (w, s, e, n)):
+        raise ValidationError({"bbox": "coordinates must be finite numbers"})
+    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
+        raise ValidationError({"bbox": "coordinates out of range (longitude ±180, latitude ±90)"})
+    if w >= e or s >= n:
+        raise ValidationError({"bbox": "west must be less than east and south less than north"})
+    if e - w > MAX_BBOX_DEGREES or n - s > MAX_BBOX_DEGREES:
+        raise ValidationError({"bbox": f"too large: at most {MAX_BBOX_DEGREES}° each way; zoom in"})
+    return w, s, e, n
+
+
+@api_view(["GET"])
+@renderer_classes(RENDERERS)
+def areas(request):
+    """GET ?level=district|street|community|grid[&layer=code] → the visible areas of that level."""
+    level = request.query_params.get("level", Level.GRID)
+    if level not in Level.values:
+        raise ValidationError({"level": f"one of {', '.join(Level.values)}"})
+    body = selectors.area_layer(request.user, level, request.query_params.get("layer") or None)
+    return HttpResponse(body, content_type=GEOJSON)
+
+
+@api_view(["GET"])
+@renderer_classes(RENDERERS)
+def buildings(request):
+    """GET ?bbox=w,s,e,n → the visible building footprints in the box."""
+    bbox = parse_bbox(request.query_params.get("bbox"))
+    return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)

@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import api, views
+
+app_name = "grids"
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("api/map/areas/", api.areas, name="map-areas"),
+    path("api/map/buildings/", api.buildings, name="map-buildings"),
+]

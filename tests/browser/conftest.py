@@ -1,0 +1,50 @@
+"""Browser tests: Playwright's sync API drives Debian's chromium against pytest-django's live_server.
+
+The sync API runs an event loop in the test thread, so Django's async-safety check would
+refuse the test's own database calls; nothing here is really async."""
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]
+ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+
+
+@pytest.fixture(scope="session")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM} (scripts/gridmap installs it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.errors = []
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.on("console", lambda msg: _console_error(page, msg))
+    yield page
+    context.close()
+
+
+def _console_error(page, msg):
+    # The admin login page has no icon link, so the browser's own /favicon.ico probe 404s.
+    if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+        page.errors.append(f"{msg.text} ({msg.location.get('url')})")
+
+
+@pytest.fixture
+def artifacts():
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

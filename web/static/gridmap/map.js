@@ -1,0 +1,239 @@
+// gridmap's home map: the caller's areas and buildings on a clean offline base.
+// Layers come as GeoJSON from /api/map/… (scoped on the server); no tiles unless configured.
+import * as L from "leaflet";
+
+const config = JSON.parse(document.getElementById("gridmap-config").textContent);
+const T = config.text;
+const el = document.getElementById("map");
+
+// Outline styles of the levels above the grid; grids are filled, one colour per neighbourhood.
+const OUTLINE = {
+  district: { color: "#263238", weight: 3, fill: false },
+  street: { color: "#6d4c41", weight: 2.5, dashArray: "10 5", fill: false },
+  community: { color: "#455a64", weight: 1.5, dashArray: "4 4", fill: false },
+};
+const PALETTE = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4",
+  "#f032e6", "#9a6324", "#469990", "#808000", "#000075", "#bfef45"];
+const USE_COLOUR = { residential: "#d7b899", commercial: "#e57373", mixed: "#ba68c8",
+  public: "#64b5f6", industrial: "#90a4ae" };
+// Zoom range in which each level's labels are shown; the user's own top level always shows.
+const LABEL_ZOOM = { district: [0, 12], street: [11, 13.5], community: [13, 15], grid: [14, 99] };
+const AREA_LEVELS = Object.keys(LABEL_ZOOM);
+
+const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const row = (k, v) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`;
+
+const map = L.map(el, {
+  minZoom: config.minZoom, maxZoom: config.maxZoom, zoomSnap: 0.5,
+  attributionControl: config.tiles.length > 0,
+});
+[["gm-grids", 410], ["gm-outlines", 420], ["gm-buildings", 430]].forEach(([name, z]) => {
+  map.createPane(name).style.zIndex = z;
+});
+
+if (config.extent) {
+  const [w, s, e, n] = config.extent;
+  map.fitBounds([[s, w], [n, e]], { padding: [16, 16] });
+} else {
+  map.setView(config.center, config.zoom);
+}
+
+// --- status line ------------------------------------------------------------
+const Status = L.Control.extend({
+  options: { position: "bottomleft" },
+  onAdd() {
+    this._div = L.DomUtil.create("div", "gm-status");
+    return this._div;
+  },
+  set(text, isError = false) {
+    this._div.textContent = text || "";
+    this._div.classList.toggle("gm-status-error", isError);
+    this._div.hidden = !text;
+  },
+});
+const status = new Status().addTo(map);
+status.set("");
+
+async function getJSON(url, signal) {
+  const res = await fetch(url, { credentials: "same-origin", signal, headers: { Accept: "application/geo+json" } });
+  if (!res.ok) throw new Error(`${res.status} ${url}`);
+  return res.json();
+}
+
+// Tag a drawn path so tests, CSS and later tools can find it: class + data-code.
+function tag(layer, kind, props) {
+  const path = layer.getElement && layer.getElement();
+  if (!path) return;
+  path.classList.add("gm-feature", `gm-${kind}`);
+  path.dataset.code = props.code;
+  path.dataset.id = props.id;
+}
+
+// --- grid colours: greedy colouring over touching bounding boxes ---------------
+function bbox(coords, box = [Infinity, Infinity, -Infinity, -Infinity]) {
+  if (typeof coords[0] === "number") {
+    box[0] = Math.min(box[0], coords[0]); box[1] = Math.min(box[1], coords[1]);
+    box[2] = Math.max(box[2], coords[0]); box[3] = Math.max(box[3], coords[1]);
+  } else {
+    coords.forEach((c) => bbox(c, box));
+  }
+  return box;
+}
+
+function gridColours(features) {
+  const eps = 1e-9;
+  const items = features
+    .map((f) => ({ id: f.id, code: f.properties.code, box: bbox(f.geometry.coordinates) }))
+    .sort((a, b) => (a.code < b.code ? -1 : 1));
+  const colour = new Map();
+  items.forEach((it, i) => {
+    const used = new Set();
+    for (let j = 0; j < i; j++) {
+      const o = items[j].box;
+      if (o[0] <= it.box[2] + eps && it.box[0] <= o[2] + eps && o[1] <= it.box[3] + eps && it.box[1] <= o[3] + eps) {
+        used.add(colour.get(items[j].id));
+      }
+    }
+    const free = PALETTE.findIndex((_, k) => !used.has(k));
+    colour.set(it.id, free >= 0 ? free : i % PALETTE.length);
+  });
+  return colour;
+}
+
+// --- area layers -------------------------------------------------------------
+function areaLayer(level, data) {
+  const isGrid = level === "grid";
+  const colours = isGrid ? gridColours(data.features) : null;
+  return L.geoJSON(data, {
+    pane: isGrid ? "gm-grids" : "gm-outlines",
+    style: (f) => {
+      if (!isGrid) return OUTLINE[level];
+      const c = PALETTE[colours.get(f.id)];
+      return { color: c, weight: 2, opacity: 0.9, fillColor: c, fillOpacity: 0.18 };
+    },
+    onEachFeature: (f, layer) => {
+      const p = f.properties;
+      layer.bindTooltip(`${esc(p.name)} (${esc(p.code)})`, {
+        permanent: true, direction: "center", className: `gm-label gm-label-${level}`,
+      });
+      layer.bindPopup(`<table class="gm-popup"><caption>${esc(p.name)}</caption>${row(T[level], p.code)}${row(T.leader, p.leader || T.noLeader)}</table>`);
+      layer.on("add", () => tag(layer, level, p));
+    },
+  });
+}
+
+// --- buildings, fetched by bounding box from config.buildingsMinZoom ------------
+const buildings = L.geoJSON(null, {
+  pane: "gm-buildings",
+  style: (f) => ({ color: "#5d4037", weight: 0.8, fillColor: USE_COLOUR[f.properties.use] || "#bcaaa4", fillOpacity: 0.85 }),
+  onEachFeature: (f, layer) => {
+    const p = f.properties;
+    layer.bindPopup(`<table class="gm-popup"><caption>${esc(p.name)}</caption>${row(T.buildings, p.code)}`
+      + `${row(T.floors, p.floors_above)}${row(T.use, config.uses[p.use] || p.use)}${row(T.gridCode, p.grid || "—")}</table>`);
+    layer.on("add", () => tag(layer, "building", p));
+  },
+});
+let loadedBox = null;
+let inFlight = null;
+
+function clampBox(box) {
+  const max = config.maxBboxDegrees * 0.98;
+  const c = box.getCenter();
+  const halfW = Math.min(box.getEast() - box.getWest(), max) / 2;
+  const halfH = Math.min(box.getNorth() - box.getSouth(), max) / 2;
+  return L.latLngBounds([c.lat - halfH, c.lng - halfW], [c.lat + halfH, c.lng + halfW]);
+}
+
+async function refreshBuildings() {
+  if (!map.hasLayer(buildings)) return;
+  if (map.getZoom() < config.buildingsMinZoom) {
+    inFlight?.abort();
+    buildings.clearLayers();
+    loadedBox = null;
+    el.dataset.buildings = "0";
+    status.set(T.zoomIn);
+    return;
+  }
+  status.set("");
+  const view = map.getBounds();
+  if (loadedBox && loadedBox.contains(view)) return;
+  const box = clampBox(view.pad(0.3));
+  const q = [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(",");
+  inFlight?.abort();
+  inFlight = new AbortController();
+  try {
+    const data = await getJSON(`${config.api.buildings}?bbox=${q}`, inFlight.signal);
+    buildings.clearLayers();
+    buildings.addData(data);
+    loadedBox = box;
+    el.dataset.buildings = String(data.features.length);
+  } catch (err) {
+    if (err.name !== "AbortError") status.set(`${T.loadFailed}: ${err.message}`, true);
+  }
+}
+
+// --- labels: a level's labels show in its zoom range (the user's own top level also below
+// it), and each only where it fits inside its polygon --------------------------------
+function updateLabels() {
+  const z = map.getZoom();
+  const top = config.levels[0];
+  const todo = [];
+  for (const level of AREA_LEVELS) {
+    const group = layers[level];
+    if (!group || !map.hasLayer(group)) continue;
+    const [lo, hi] = LABEL_ZOOM[level];
+    const inRange = z <= hi && (z >= lo || level === top);
+    group.eachLayer((layer) => {
+      const label = layer.getTooltip()?.getElement();
+      if (!label) return;
+      if (layer._gmLabelWidth === undefined) layer._gmLabelWidth = label.offsetWidth;  // measured once, while shown
+      todo.push([layer, label, inRange]);
+    });
+  }
+  for (const [layer, label, inRange] of todo) {
+    const b = layer.getBounds();
+    const sw = map.latLngToLayerPoint(b.getSouthWest());
+    const ne = map.latLngToLayerPoint(b.getNorthEast());
+    const fits = ne.x - sw.x >= layer._gmLabelWidth + 8 && sw.y - ne.y >= 24;
+    label.classList.toggle("gm-label-off", !(inRange && fits));
+  }
+  el.dataset.zoom = String(z);
+}
+
+// --- assemble ------------------------------------------------------------------
+const baseLayers = {};
+config.tiles.forEach((t) => {
+  baseLayers[t.name === "base" ? T.base : t.name] = L.tileLayer(t.url, t.options).addTo(map);
+});
+const switcher = L.control.layers(baseLayers, {}, { collapsed: false }).addTo(map);
+const layers = { buildings };
+
+async function load() {
+  const wanted = config.levels;
+  const results = await Promise.allSettled(wanted.map((level) => getJSON(`${config.api.areas}?level=${level}`)));
+  results.forEach((r, i) => {
+    const level = wanted[i];
+    if (r.status !== "fulfilled") {
+      status.set(`${T.loadFailed}: ${T[level]}`, true);
+      return;
+    }
+    const layer = areaLayer(level, r.value).addTo(map);
+    layers[level] = layer;
+    el.dataset[level] = String(r.value.features.length);
+    // The district outline is part of the base drawing; the levels below can be switched.
+    if (level !== "district") switcher.addOverlay(layer, T[level]);
+  });
+  buildings.addTo(map);
+  switcher.addOverlay(buildings, T.buildings);
+  updateLabels();
+  await refreshBuildings();
+  el.dataset.state = "ready";
+}
+
+map.on("zoomend", updateLabels);
+map.on("moveend", refreshBuildings);
+map.on("overlayadd", (e) => {
+  if (e.layer === buildings) { loadedBox = null; refreshBuildings(); } else updateLabels();
+});
+window.gridmap = { map, layers, config };
+load();
