@@ -1,4 +1,5 @@
 """Writes to the area tree: creating areas, redrawing boundaries (versioned), bulk regrid."""
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
@@ -71,6 +72,23 @@ class RegridResult:
         return sum(self.changed.values())
 
 
+@contextmanager
+def bulk_placement():
+    """Inside, the geocoding row triggers stand aside (gridmap.bulk = 'on') so bulk writes are
+    cheap; the caller then places the rows set-based (`place_table`, `regrid`). The previous
+    mode comes back on exit, so later writes in the same transaction are placed again."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("bulk_placement needs a transaction (transaction.atomic)")
+    with connection.cursor() as cur:
+        cur.execute("SELECT coalesce(current_setting('gridmap.bulk', true), ''), set_config('gridmap.bulk', 'on', true)")
+        previous = cur.fetchone()[0]
+    try:
+        yield
+    finally:
+        with connection.cursor() as cur:
+            cur.execute("SELECT set_config('gridmap.bulk', %s, true)", [previous])
+
+
 # Set-based placement into a temp table `target` (id, grid_id). Interior hits are unique and
 # found fast with ST_ContainsProperly: the grid polygon is the outer, repeated argument, so
 # PostGIS prepares it once and probes the points' index. Only the few rows left over (on an
@@ -103,7 +121,7 @@ CASCADE_TABLES = [table for table, _sql in _CASCADE_SQL]
 
 def place_table(cur, table: str, extent: GEOSGeometry | None = None) -> int:
     """Place every located row of `table` (optionally only those within `extent`) in one pass;
-    returns how many rows changed grid. The caller holds a transaction with gridmap.bulk on."""
+    returns how many rows changed grid. Call it inside `bulk_placement()`."""
     where = "t.location IS NOT NULL"
     params = {}
     if extent is not None:
@@ -126,8 +144,7 @@ def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None, 
     `on_step(table, rows)` is called after each table (progress bars)."""
     changed = {}
     on_step = on_step or (lambda table, rows: None)
-    with connection.cursor() as cur:
-        cur.execute("SET LOCAL gridmap.bulk = 'on'")
+    with bulk_placement(), connection.cursor() as cur:
         for table in tables or POINT_PLACED:
             changed[table] = place_table(cur, table, extent)
             on_step(table, changed[table])

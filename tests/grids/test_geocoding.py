@@ -202,3 +202,11 @@ def test_secondary_layers_are_looked_up_per_layer(tree):
     f = Facility.objects.create(code="x", kind="sign", geom=Point(113.96, 22.52, srid=4326))
     f.refresh_from_db()
     assert f.grid_id == tree["b"].pk
+
+
+def test_writes_after_a_regrid_in_the_same_transaction_are_still_placed(tree):
+    with transaction.atomic():
+        services.regrid()
+        f = Facility.objects.create(code="after", kind="sign", geom=Point(113.97, 22.52, srid=4326))
+        f.refresh_from_db()
+        assert f.grid_id == tree["b"].pk
