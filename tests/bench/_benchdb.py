@@ -1,0 +1,70 @@
+"""A scratch database for benchmarks on the same PostGIS server, so a bench never touches the
+demo data. Import this before Django is set up."""
+import os
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+
+def use_scratch_database(name: str, fresh: bool = True) -> str:
+    """Point DATABASE_URL at database `name` (created, or re-created when `fresh`), set Django up
+    and migrate it. Returns its libpq connection string."""
+    base = os.environ.get("DATABASE_URL")
+    if not base:
+        sys.exit("DATABASE_URL is not set: run through `scripts/gridmap bench <script>`")
+    parts = urlsplit(base)
+    os.environ["DATABASE_URL"] = urlunsplit(parts._replace(path=f"/{name}"))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "gridmap.settings")
+    import django
+
+    django.setup()
+    admin = _admin_connection()
+    with admin.cursor() as cur:
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+        exists = cur.fetchone()
+        if exists and fresh:
+            cur.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        if not exists or fresh:
+            cur.execute(f'CREATE DATABASE "{name}"')
+    admin.close()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    return libpq_dsn()
+
+
+def libpq_dsn() -> str:
+    """The current database as a libpq connection string (for ogr2ogr, psql)."""
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params["dbname"] = params.pop("database", None) or params.get("dbname")
+    return " ".join(f"{k}={v}" for k, v in params.items() if v and k in ("dbname", "user", "host", "port", "password"))
+
+
+def _admin_connection():
+    """A connection to the `postgres` database with the same parameters Django uses
+    (host and port may come from the URL's query string, e.g. a Unix socket directory)."""
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    params["dbname"] = "postgres"
+    params.pop("database", None)
+    admin = psycopg2.connect(**{k: v for k, v in params.items() if k not in ("cursor_factory",)})
+    admin.autocommit = True
+    return admin
+
+
+def drop_database(name: str) -> None:
+    from django.db import connections
+
+    connections.close_all()
+    admin = _admin_connection()
+    with admin.cursor() as cur:
+        cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.close()
