@@ -7,8 +7,8 @@ from django.db.models import Q, QuerySet
 
 
 def scope(qs: QuerySet, user, grid: str = "grid", location: str | None = "location") -> QuerySet:
-    """Filter `qs` to what `user` may see. `grid` is the lookup path to the record's grid,
-    `location` the path to its point (None where the record has no point of its own)."""
+    """Filter `qs` to what `user` may see. `grid` is the lookup path to the record's grid ("" when
+    the rows are areas themselves), `location` the path to its point (None where it has none)."""
     if not user or not user.is_authenticated:
         return qs.none()
     if user.sees_everything:
@@ -16,7 +16,8 @@ def scope(qs: QuerySet, user, grid: str = "grid", location: str | None = "locati
     if user.area_id is None:
         return qs.none()
     area = user.area
-    visible = Q(**{f"{grid}__path__startswith": area.path})
+    prefix = f"{grid}__" if grid else ""
+    visible = Q(**{f"{prefix}path__startswith": area.path})
     if location and area.boundary is not None:
         visible |= Q(**{f"{grid}__isnull": True, f"{location}__intersects": area.boundary})
     return qs.filter(visible)

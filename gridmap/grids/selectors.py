@@ -6,6 +6,7 @@ from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 
 from gridmap.core.geojson import feature_collection
+from gridmap.core.scoping import scope
 
 from .models import LEVEL_ORDER, Area, GridLayer, Level
 
@@ -22,14 +23,7 @@ def subtree(area: Area) -> QuerySet[Area]:
 def visible_areas(user, qs: QuerySet[Area] | None = None) -> QuerySet[Area]:
     """The areas `user` may see: the subtree of their own area (an area's scope is itself and
     everything below it), all of them for the centre, none without an area."""
-    qs = Area.objects.all() if qs is None else qs
-    if not user or not user.is_authenticated:
-        return qs.none()
-    if user.sees_everything:
-        return qs
-    if user.area_id is None:
-        return qs.none()
-    return qs.filter(path__startswith=user.area.path)
+    return scope(Area.objects.all() if qs is None else qs, user, grid="", location=None)
 
 
 def visible_levels(user) -> list[str]:
