@@ -1,6 +1,7 @@
 """Reads over the population registers, always scoped to the caller's area."""
 from django.db.models import QuerySet
 
+from gridmap.core.models import Role
 from gridmap.core.scoping import mask_id_number, mask_phone, scope
 from gridmap.core.services import log_sensitive_view
 
@@ -24,11 +25,12 @@ def visits(user) -> QuerySet[Visit]:
 
 
 def special_group_records(user) -> QuerySet[SpecialGroupRecord]:
-    """Special-group records: only for roles that see sensitive data; sealed ones only for the centre."""
+    """Special-group records: only for roles that see sensitive data. Sealed records (封存, a
+    minor's minor offence) only for the sealing role, the centre administrator."""
     if not user.is_authenticated or not user.sees_sensitive:
         return SpecialGroupRecord.objects.none()
     qs = scope(SpecialGroupRecord.objects.all(), user, grid="person__grid", location=None)
-    return qs if user.is_superuser else qs.filter(sealed=False)
+    return qs if user.is_superuser or user.role == Role.CENTRE_ADMIN else qs.filter(sealed=False)
 
 
 def welfare_records(user) -> QuerySet[WelfareRecord]:

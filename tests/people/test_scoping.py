@@ -114,3 +114,13 @@ def test_grid_leader_sees_only_their_organisations_in_admin(client, tree, leader
     client.force_login(leader_a)
     listing = client.get(reverse("admin:places_organisation_changelist"))
     assert [o.pk for o in listing.context["cl"].result_list] == [own.pk]
+
+
+def test_sealed_records_are_seen_only_by_the_sealing_role(people, tree, make_user, leader_a):
+    pa = people["a"][3]
+    SpecialGroupRecord.objects.filter(person=pa).update(sealed=True)
+    staff = make_user("staff", Role.AREA_STAFF, tree["community"])
+    centre = make_user("centre", Role.CENTRE_ADMIN)
+    assert not selectors.special_group_records(leader_a).exists()
+    assert {r.person_id for r in selectors.special_group_records(staff)} == {people["b"][3].pk}
+    assert {r.person_id for r in selectors.special_group_records(centre)} == {pa.pk, people["b"][3].pk}
