@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "gridmap.grids",
     "gridmap.places",
     "gridmap.people",
+    "gridmap.events",
 ]
 
 MIDDLEWARE = [
@@ -111,6 +112,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
 }
+
+# Events: routing, duplicates, reopening, notifications.
+GRIDMAP_COUNTY_CODE = os.environ.get("GRIDMAP_COUNTY_CODE", "440305")  # GB/T 2260, prefixes event numbers
+EVENT_NEAREST_GRID_M = float(os.environ.get("GRIDMAP_EVENT_NEAREST_GRID_M", "50"))
+EVENT_DUPLICATE_M = 50
+EVENT_REOPEN_DAYS = int(os.environ.get("GRIDMAP_EVENT_REOPEN_DAYS", "7"))
+GRIDMAP_NOTIFY_CHANNELS = ["gridmap.events.notify.log_channel"]
+EVENT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
 # Debian 12 ships GDAL 3.6; uploaded files are read through pyogrio after a type check.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]

@@ -1,0 +1,286 @@
+"""Every change to an event: reporting, workflow actions, the deadline job. One function per
+use case, one transaction each; every action appends one EventAction row."""
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.contrib.gis.geos import Point
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from . import notify, selectors
+from .calendar import TZ, WorkCalendar
+from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Satisfaction
+from .workflow import FINAL_STATES, SYSTEM, Action, State, transition
+
+
+class Conflict(Exception):
+    """The event moved on under the caller (HTTP 409): `event` holds its current state."""
+
+    def __init__(self, event: Event, message: str):
+        super().__init__(message)
+        self.event = event
+
+
+@dataclass
+class Report:
+    event: Event
+    created: bool  # False: a resend of a report already stored (same client id)
+
+
+def check_point(lon: float, lat: float) -> Point:
+    if not (-180 <= lon <= 180 and -90 <= lat <= 90):
+        raise ValidationError({"point": f"coordinates out of range: lon {lon}, lat {lat} (lon ±180, lat ±90)"})
+    return Point(lon, lat, srid=4326)
+
+
+def _next_number(prefix: str, day: dt.date) -> str:
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""INSERT INTO {EventCounter._meta.db_table} (prefix, day, last) VALUES (%s, %s, 1)
+                ON CONFLICT (prefix, day) DO UPDATE SET last = {EventCounter._meta.db_table}.last + 1
+                RETURNING last""",
+            [prefix, day],
+        )
+        (n,) = cur.fetchone()
+    return f"{prefix}{day:%Y%m%d}{n:04d}"
+
+
+def _set_clock(event: Event, start: dt.datetime, calendar: WorkCalendar | None = None) -> None:
+    limit = selectors.time_limit(event.category, event.urgency)
+    if limit is None:
+        event.due_at = event.warn_at = None
+        return
+    event.due_at = (calendar or WorkCalendar()).add(start, limit.amount, limit.unit)
+    event.warn_at = start + (event.due_at - start) * limit.warn_at
+    event.warned = False
+
+
+def _log(event: Event, action: str, actor, from_status: str, *, note="", point=None, assignee=None, at=None) -> EventAction:
+    last = event.actions.order_by("-seq").values_list("seq", flat=True).first() or 0
+    return EventAction.objects.create(
+        event=event, seq=last + 1, action=action, from_status=from_status, to_status=event.status,
+        actor=actor, at=at or timezone.now(), note=note, point=point, assignee=assignee,
+    )
+
+
+def _route(event: Event, day: dt.date, level: str | None = None) -> None:
+    """Point the event at who handles it: the category's level (or `level`), its area there,
+    and that area's responsible person (or the category's department)."""
+    level = level or event.category.effective_level()
+    event.level = level
+    if level == HandlingLevel.DEPARTMENT:
+        event.department = event.category.effective_department()
+        event.area = None
+        event.assignee = selectors.department_handler(event.department, day)
+        return
+    event.department = None
+    base = event.area if event.area_id and not event.grid_id else event.grid
+    event.area = selectors.ancestor_at(base, level) if base else None
+    event.assignee = selectors.responsible_for(event.area, day)
+
+
+@transaction.atomic
+def report_event(*, reporter, category: Category, lon: float, lat: float, description: str,
+                 channel: str, urgency: str = "normal", client_id: uuid.UUID | None = None,
+                 accuracy_m: float | None = None, address: str = "", reporter_name: str = "",
+                 reporter_phone: str = "", photos=(), now: dt.datetime | None = None) -> Report:
+    """上报: store the report, place it (grid → handling area → person), start its clock and put
+    it in the assignee's inbox, all at once. A resend with the same client id returns the first."""
+    if client_id is not None:
+        existing = Event.objects.filter(client_id=client_id).first()
+        if existing:
+            return Report(existing, False)
+    if not description or not description.strip():
+        raise ValidationError({"description": "a description is required"})
+    if not category.active:
+        raise ValidationError({"category": f"category {category.code} is not in use"})
+    point = check_point(lon, lat)
+    now = now or timezone.now()
+    placement = selectors.place_point(point)
+    county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
+    event = Event(
+        number=_next_number(county, now.astimezone(TZ).date()), client_id=client_id or uuid.uuid4(),
+        category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
+        description=description.strip(), channel=channel, reporter=reporter,
+        reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
+        grid=placement.grid, outside_grid=placement.outside, status=State.REPORTED,
+    )
+    event.building_id = _building_at(point)
+    if placement.grid is None:
+        event.area = selectors.triage_area(point)
+        event.level = HandlingLevel.COMMUNITY if event.area else HandlingLevel.DISTRICT
+    _set_clock(event, now)
+    try:
+        with transaction.atomic():
+            event.save()
+    except IntegrityError:
+        # the same client id raced in from a second connection: that one is the report
+        if client_id is not None and Event.objects.filter(client_id=client_id).exists():
+            return Report(Event.objects.get(client_id=client_id), False)
+        raise
+    first = _log(event, Action.REPORT, reporter, "", point=point, at=now)
+    for photo in photos:
+        EventPhoto.objects.create(event=event, action=first, **photo)
+    if placement.grid is not None:
+        event.status = State.ACCEPTED
+        _log(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now)
+        _route(event, now.astimezone(TZ).date())
+        if event.assignee_id:
+            event.status = State.ASSIGNED
+            _log(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now,
+                 note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else ""))
+    event.save()
+    event.possible_duplicates.set(selectors.possible_duplicates(event))
+    _notify_assignment(event)
+    return Report(event, True)
+
+
+def _building_at(point: Point) -> int | None:
+    from gridmap.places.models import Building
+
+    return Building.objects.filter(footprint__intersects=point).values_list("pk", flat=True).first()
+
+
+def _notify_assignment(event: Event) -> None:
+    if event.assignee_id:
+        due = f"，期限 {event.due_at.astimezone(TZ):%Y-%m-%d %H:%M}" if event.due_at else ""
+        notify.send(event.assignee, event, "assigned", f"新事件 {event.number} {event.category.name}{due}")
+    elif event.area and event.area.leader_id:
+        notify.send(event.area.leader, event, "triage", f"待分派事件 {event.number} {event.category.name}")
+
+
+@transaction.atomic
+def act(event_id: int, action: str, actor, *, note: str = "", point: Point | None = None,
+        assignee=None, department=None, satisfaction: str = "", photos=(),
+        expected_version: int | None = None, now: dt.datetime | None = None) -> Event:
+    """Take one workflow action. The row is locked, so of two concurrent actions one wins and
+    the other finds the event moved on: Conflict (409) with the current state."""
+    now = now or timezone.now()
+    event = Event.objects.select_for_update(of=("self",)).select_related("category", "area", "grid").get(pk=event_id)
+    if actor is not None and not selectors.can_see(actor, event):
+        raise Event.DoesNotExist  # another area's event does not exist for this user
+    if expected_version is not None and expected_version != event.version:
+        raise Conflict(event, f"event {event.number} changed (version {event.version}, you had {expected_version})")
+    step = transition(event.status, action)
+    roles = selectors.roles_of(actor, event)
+    if step is None:
+        raise Conflict(event, f"{action} is not possible while the event is {event.status}")
+    if not step.roles & roles:
+        raise PermissionDenied(f"{action} on a {event.status} event is not open to {', '.join(sorted(roles))}")
+    if step.needs_note and not note.strip():
+        raise ValidationError({"note": f"{action} needs a reason or result in the note"})
+    before = event.status
+    if step.to is not None:
+        event.status = step.to
+    _apply(event, action, actor, now, assignee=assignee, department=department, satisfaction=satisfaction)
+    event.version += 1
+    event.save()
+    logged = _log(event, action, actor, before, note=note, point=point, at=now,
+                  assignee=event.assignee if action in (Action.ASSIGN, Action.HAND_TO_DEPARTMENT, Action.ESCALATE) else None)
+    for photo in photos:
+        EventPhoto.objects.create(event=event, action=logged, **photo)
+    if action == Action.ESCALATE and event.assignee_id:
+        before, event.status = event.status, State.ASSIGNED  # the upper level's person takes it at once
+        event.save()
+        _log(event, Action.ASSIGN, None, before, assignee=event.assignee, at=now, note="自动分派 routed to the next level")
+    _after(event, action, actor)
+    return event
+
+
+def _apply(event: Event, action: str, actor, now, *, assignee, department, satisfaction) -> None:
+    day = now.astimezone(TZ).date()
+    if action == Action.ASSIGN:
+        target = assignee or selectors.responsible_for(event.area, day)
+        if target is None:
+            raise ValidationError({"assignee": "name who takes the event: this area has no leader or duty roster"})
+        event.assignee = selectors.available(target, day)
+    elif action == Action.START and event.assignee_id is None:
+        event.assignee = actor
+    elif action == Action.NOT_OURS:
+        _move_up(event)  # back to the triage queue one level up, recorded; never dropped
+        event.assignee = None
+    elif action == Action.PAUSE:
+        event.paused_at = now
+    elif action == Action.RESUME:
+        if event.paused_at and event.due_at:
+            held = now - event.paused_at
+            event.due_at += held
+            event.warn_at = event.warn_at + held if event.warn_at else None
+        event.paused_at = None
+    elif action == Action.ESCALATE:
+        _move_up(event)
+        event.assignee = selectors.responsible_for(event.area, day)
+        event.escalations += 1
+        _set_clock(event, now)  # the upper level gets its own time limit
+    elif action == Action.HAND_TO_DEPARTMENT:
+        if department is None:
+            raise ValidationError({"department": "name the department"})
+        event.level, event.department, event.area = HandlingLevel.DEPARTMENT, department, None
+        event.assignee = selectors.department_handler(department, day)
+        if event.assignee is None:
+            raise ValidationError({"department": f"{department} has no handler"})
+    elif action == Action.VERIFY:
+        event.closed_at = now
+    elif action == Action.REOPEN:
+        window = dt.timedelta(days=settings.EVENT_REOPEN_DAYS)
+        if event.closed_at and now - event.closed_at > window:
+            raise ValidationError({"action": f"reopening is possible within {settings.EVENT_REOPEN_DAYS} days of closing"})
+        event.closed_at = None
+        _set_clock(event, now)
+    elif action == Action.RATE:
+        if satisfaction not in Satisfaction.values:
+            raise ValidationError({"satisfaction": f"one of {', '.join(Satisfaction.values)}"})
+        event.satisfaction = satisfaction
+
+
+def _move_up(event: Event) -> None:
+    """One level up the hierarchy: grid → community → street → district centre."""
+    up = selectors.NEXT_LEVEL[event.level]
+    base = event.area or event.grid
+    event.area = selectors.ancestor_at(base, up) if base else None
+    event.level, event.department = up, None
+
+
+def _after(event: Event, action: str, actor) -> None:
+    """Tell the people the action concerns."""
+    text = f"{event.number} {event.category.name}"
+    if action in (Action.ASSIGN, Action.ESCALATE, Action.HAND_TO_DEPARTMENT, Action.RETURN, Action.REOPEN, Action.NOT_OURS):
+        _notify_assignment(event)
+    elif action in (Action.REMIND, Action.SUPERVISE) and event.assignee_id:
+        notify.send(event.assignee, event, action, f"{'催办' if action == Action.REMIND else '督办'} {text}")
+    elif action == Action.REPLY and event.area and event.area.leader_id and event.area.leader_id != getattr(actor, "pk", None):
+        notify.send(event.area.leader, event, "to_verify", f"待核查 {text}")
+    if event.status in FINAL_STATES and event.reporter_id and action != Action.RATE:
+        notify.send(event.reporter, event, event.status, f"您上报的事件 {text} 已{event.get_status_display()}")
+
+
+def check_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
+    """The scheduled job: raise warnings (yellow) and escalate overdue (red) events one level.
+    Safe to run twice (an escalated event gets the upper level's new deadline, so it is not red
+    again) and concurrently (rows are claimed with SKIP LOCKED, and re-checked after the lock)."""
+    now = now or timezone.now()
+    done = {"warned": 0, "escalated": 0}
+    active = [State.ACCEPTED, State.ASSIGNED, State.HANDLING, State.REPLIED]
+    for pk in Event.objects.filter(status__in=active, warned=False, warn_at__lte=now, due_at__gt=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            event = Event.objects.select_for_update(skip_locked=True).filter(
+                pk=pk, status__in=active, warned=False, warn_at__lte=now, due_at__gt=now).first()
+            if event is None:
+                continue
+            event.warned = True
+            event.save(update_fields=["warned"])
+            if event.assignee_id:
+                notify.send(event.assignee, event, "warning", f"即将超时 {event.number}，期限 {event.due_at.astimezone(TZ):%m-%d %H:%M}")
+            done["warned"] += 1
+    for pk in Event.objects.filter(status__in=active, due_at__lte=now).values_list("pk", flat=True):
+        with transaction.atomic():
+            event = Event.objects.select_for_update(skip_locked=True).filter(pk=pk, status__in=active, due_at__lte=now).first()
+            if event is None:
+                continue
+            Event.objects.filter(pk=pk).update(ever_overdue=True)
+            act(pk, Action.ESCALATE, None, note="超时自动上报上级 overdue: escalated by the deadline job", now=now)
+            done["escalated"] += 1
+    return done
