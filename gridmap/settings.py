@@ -28,6 +28,7 @@ INSTALLED_APPS = [
     "gridmap.places",
     "gridmap.people",
     "gridmap.events",
+    "gridmap.demo",
 ]
 
 MIDDLEWARE = [
