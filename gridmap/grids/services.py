@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from .models import Area, AreaBoundary, GridLayer, Level
@@ -23,6 +24,25 @@ def as_multipolygon(geom: GEOSGeometry) -> MultiPolygon:
     if not geom.valid:
         raise ValidationError(f"invalid boundary: {geom.valid_reason}")
     return geom
+
+
+# Shared edges meet in a line of zero area; anything above this is an overlap, not noise.
+OVERLAP_TOLERANCE_M2 = 1.0
+
+
+def check_no_overlap(area: Area, geom: MultiPolygon) -> None:
+    """Grids of one layer must not overlap ("横向到边"): refuse a boundary that covers part of
+    another grid of the layer, naming the grids and the overlapping area in m²."""
+    clashes = (
+        Area.objects.filter(level=Level.GRID, layer_id=area.layer_id, boundary__intersects=geom)
+        .exclude(pk=area.pk)
+        .annotate(overlap=RawSQL("ST_Area(ST_Intersection(boundary, ST_GeomFromEWKB(%s))::geography)", [bytes(geom.ewkb)]))
+        .filter(overlap__gt=OVERLAP_TOLERANCE_M2)
+        .order_by("code")
+    )
+    if clashes:
+        listed = ", ".join(f"{g.code} {g.name} ({g.overlap:,.0f} m²)" for g in clashes[:5])
+        raise ValidationError(f"the boundary of {area.code} overlaps other grids of its layer: {listed}")
 
 
 @transaction.atomic
@@ -45,6 +65,8 @@ def set_boundary(area: Area, geom: GEOSGeometry, *, author=None, reason: str, re
     if not reason:
         raise ValidationError("a boundary change needs a reason")
     geom = as_multipolygon(geom)
+    if area.level == Level.GRID:
+        check_no_overlap(area, geom)
     now = timezone.now()
     current = area.boundary_versions.select_for_update().filter(valid_to__isnull=True).first()
     old = area.boundary
@@ -89,21 +111,26 @@ def bulk_placement():
             cur.execute("SELECT set_config('gridmap.bulk', %s, true)", [previous])
 
 
-# Set-based placement into a temp table `target` (id, grid_id). Interior hits are unique and
-# found fast with ST_ContainsProperly: the grid polygon is the outer, repeated argument, so
-# PostGIS prepares it once and probes the points' index. Only the few rows left over (on an
-# edge, or outside every grid) take the lowest-code rule one by one.
+# Set-based placement into a temp table `target` (id, grid_id, grid_code, inside). The grid
+# polygon is the outer side of the join, so PostGIS prepares it once and probes the points' GiST
+# index with it; the grids are split among parallel workers. Only a point on an edge or vertex
+# (not inside) can match two grids of a layer, since grids of a layer do not overlap
+# (set_boundary refuses it): among those few rows the lowest code wins. A point in no grid gets
+# no row (unassigned).
 ASSIGN_SQL = """
+SET LOCAL jit = off;
+SET LOCAL parallel_setup_cost = 0;
+SET LOCAL parallel_tuple_cost = 0;
+SET LOCAL min_parallel_table_scan_size = 0;
 CREATE TEMP TABLE {target} ON COMMIT DROP AS
-SELECT t.id, g.id AS grid_id
+SELECT t.id, g.id AS grid_id, g.code AS grid_code, ST_ContainsProperly(g.boundary, t.location) AS inside
 FROM grids_area g
 JOIN grids_gridlayer l ON l.id = g.layer_id AND l.is_primary
-JOIN {table} t ON ST_ContainsProperly(g.boundary, t.location)
+JOIN {table} t ON ST_Intersects(g.boundary, t.location)
 WHERE g.level = 'grid' AND {where};
-ANALYZE {target};
-INSERT INTO {target}
-SELECT t.id, gridmap_grid_at(t.location) FROM {table} t
-WHERE {where} AND NOT EXISTS (SELECT 1 FROM {target} p WHERE p.id = t.id);
+DELETE FROM {target} p USING (
+    SELECT id, min(grid_code) AS grid_code FROM {target} WHERE NOT inside GROUP BY id HAVING count(*) > 1
+) d WHERE NOT p.inside AND p.id = d.id AND p.grid_code > d.grid_code;
 """
 
 _CASCADE_SQL = [
@@ -128,13 +155,35 @@ def place_table(cur, table: str, extent: GEOSGeometry | None = None) -> int:
         where += " AND ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s))"
         params = {"extent": bytes(extent.ewkb)}
     cur.execute(ASSIGN_SQL.format(target="_placed", table=table, where=where), params or None)
+    cur.execute("ANALYZE _placed")
+    # one pass writes both the new grids and the unassigned (no row in _placed → NULL)
     cur.execute(
-        f"""UPDATE {table} t SET grid_id = p.grid_id FROM _placed p
-            WHERE p.id = t.id AND t.grid_id IS DISTINCT FROM p.grid_id"""
+        f"""UPDATE {table} t SET grid_id = s.grid_id
+            FROM (SELECT t.id, p.grid_id FROM {table} t LEFT JOIN _placed p ON p.id = t.id WHERE {where}) s
+            WHERE s.id = t.id AND t.grid_id IS DISTINCT FROM s.grid_id""",
+        params or None,
     )
     changed = cur.rowcount
     cur.execute("DROP TABLE _placed")
     return changed
+
+
+def cluster_by_location(tables: list[str] | None = None) -> None:
+    """Rewrite located tables in the order of their location index (CLUSTER), so the points of
+    one grid sit on neighbouring pages: placement then reads pages in runs instead of at random
+    (about 2× faster at city scale). Takes an exclusive lock per table: a maintenance step."""
+    with connection.cursor() as cur:
+        for table in tables or POINT_PLACED:
+            cur.execute(
+                """SELECT i.relname FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+                   JOIN pg_class t ON t.oid = x.indrelid JOIN pg_am am ON am.oid = i.relam
+                   JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.indkey[0]
+                   WHERE t.relname = %s AND am.amname = 'gist' AND a.attname = 'location'""",
+                [table],
+            )
+            (index,) = cur.fetchone()
+            cur.execute(f'CLUSTER {table} USING "{index}"')
+            cur.execute(f"ANALYZE {table}")
 
 
 @transaction.atomic

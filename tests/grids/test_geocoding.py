@@ -210,3 +210,13 @@ def test_writes_after_a_regrid_in_the_same_transaction_are_still_placed(tree):
         f = Facility.objects.create(code="after", kind="sign", geom=Point(113.97, 22.52, srid=4326))
         f.refresh_from_db()
         assert f.grid_id == tree["b"].pk
+
+
+def test_a_grid_boundary_that_overlaps_a_sibling_is_refused_and_nothing_changes(tree, leader_a):
+    from django.core.exceptions import ValidationError
+
+    with pytest.raises(ValidationError, match="overlaps other grids of its layer: 440305005001002"):
+        services.set_boundary(tree["a"], rect(113.90, 22.50, 113.96, 22.60), author=leader_a, reason="too wide")
+    assert AreaBoundary.objects.filter(area=tree["a"]).count() == 1
+    # touching along the shared edge is fine
+    services.set_boundary(tree["a"], rect(113.91, 22.50, 113.95, 22.60), author=leader_a, reason="narrower")
