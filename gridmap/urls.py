@@ -1,9 +1,15 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from gridmap.core.views import healthz
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),  # OpenAPI 3
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),  # Swagger UI, assets local
     path("", include("gridmap.events.urls")),  # REST API under /api/
     path("", include("gridmap.events.page_urls")),  # patrol page, inbox
     path("open311/v2/", include("gridmap.events.open311_urls")),

@@ -1,5 +1,8 @@
 """Shared fixtures: a small area tree on real PostGIS, built through the services."""
+import importlib
+
 import pytest
+from django.apps import apps as django_apps
 from django.contrib.gis.geos import MultiPolygon, Polygon
 
 from gridmap.core.models import Role, User
@@ -39,3 +42,25 @@ def make_user(db):
 @pytest.fixture
 def leader_a(tree, make_user):
     return make_user("leader_a", Role.GRID_LEADER, tree["a"])
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """PBKDF2 costs ~0.5 s per test user on this machine; the tests do not test hashing."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _seed_data(request):
+    """A transactional test (real commits: threads racing, a live server) ends with a flush
+    that also removes what the data migrations seeded (event categories, the holiday
+    calendar); put it back for every test that uses the database."""
+    uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if not (uses_db or request.node.get_closest_marker("django_db")):
+        return
+    request.getfixturevalue("_django_db_helper")
+    from gridmap.events.models import Category
+
+    if not Category.objects.exists():
+        seed = importlib.import_module("gridmap.events.migrations.0002_seed_categories_and_calendar").seed
+        seed(django_apps, None)

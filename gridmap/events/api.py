@@ -1,16 +1,62 @@
-"""The events REST API (thin: parsing and HTTP here, rules in services and selectors)."""
+"""The events REST API (thin: parsing and HTTP here, rules in services and selectors).
+
+Every list and lookup goes through selectors.visible_events: an event outside the caller's
+area answers 404, as if it did not exist. Times are given in Asia/Shanghai (+08:00)."""
 from django.core.exceptions import PermissionDenied, ValidationError
-from rest_framework import serializers, status
+from django.db.models import Prefetch
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
+from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import services
-from .calendar import TZ
-from .models import Category, Channel, Event, Urgency
-from .photos import read_photo
+from gridmap.core.models import SENSITIVE_ROLES, User
+from gridmap.core.scoping import mask_phone
 
+from . import notify, selectors, services
+from .calendar import TZ
+from .filters import EventFilter
+from .models import Category, Channel, Department, Event, EventAction, EventPhoto, Notification, Satisfaction, Urgency
+from .photos import read_photo
+from .workflow import TRANSITIONS, Action
+
+# --- shared pieces ---------------------------------------------------------------------------
+
+class LocalDateTimeField(serializers.DateTimeField):
+    """A time in Asia/Shanghai (+08:00) whatever timezone is active."""
+
+    def __init__(self, **kw):
+        kw.setdefault("default_timezone", TZ)
+        kw.setdefault("read_only", True)
+        super().__init__(**kw)
+
+
+class UserRefSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    name = serializers.SerializerMethodField()
+
+    def get_name(self, user) -> str:
+        return user.get_full_name() or user.username
+
+
+class AreaRefSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    level = serializers.CharField()
+
+
+def photo_url(request, photo: EventPhoto) -> str:
+    url = reverse("events:photo", args=[photo.event_id, photo.pk])
+    return request.build_absolute_uri(url) if request else url
+
+
+# --- reporting (the patrol page posts here) ----------------------------------------------
 
 class ReportSerializer(serializers.Serializer):
     category = serializers.SlugRelatedField(slug_field="code", queryset=Category.objects.filter(active=True))
@@ -41,11 +87,12 @@ class ReportedSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "client_id", "category", "status", "level", "grid", "grid_name",
                   "outside_grid", "assignee", "due_at", "lon", "lat"]
 
+    @extend_schema_field(UserRefSerializer(allow_null=True))
     def get_assignee(self, event):
         user = event.assignee
         return None if user is None else {"username": user.username, "name": user.get_full_name() or user.username}
 
-    def get_due_at(self, event):
+    def get_due_at(self, event) -> str | None:
         return event.due_at.astimezone(TZ).isoformat() if event.due_at else None
 
 
@@ -53,6 +100,7 @@ def django_errors(exc: ValidationError) -> ApiValidationError:
     return ApiValidationError(exc.message_dict if hasattr(exc, "error_dict") else {"detail": exc.messages})
 
 
+@extend_schema(request=ReportSerializer, responses={201: ReportedSerializer, 200: ReportedSerializer}, tags=["events"])
 class ReportView(APIView):
     """POST /api/events/report/ — a patrol or web report (multipart with photos, or JSON).
     201 with where it went; 200 with the same body when the client id was already received.
@@ -84,3 +132,387 @@ class ReportView(APIView):
             return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
         body = ReportedSerializer(result.event).data
         return Response(body, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK)
+
+
+# --- events: list, detail, actions -----------------------------------------------------------
+
+class EventListSerializer(serializers.ModelSerializer):
+    """The compact row of a list: enough to draw a queue or a map marker."""
+
+    category = serializers.CharField(source="category.code")
+    category_name = serializers.CharField(source="category.name")
+    grid = serializers.CharField(source="grid.code", default=None)
+    area = serializers.CharField(source="area.code", default=None)
+    department = serializers.CharField(source="department.code", default=None)
+    assignee = serializers.CharField(source="assignee.username", default=None)
+    reported_at = LocalDateTimeField()
+    due_at = LocalDateTimeField()
+    clock = serializers.SerializerMethodField()
+    lon = serializers.FloatField(source="point.x")
+    lat = serializers.FloatField(source="point.y")
+
+    class Meta:
+        model = Event
+        fields = ["id", "number", "category", "category_name", "urgency", "status", "level", "grid", "area",
+                  "department", "assignee", "reported_at", "due_at", "clock", "lon", "lat", "version"]
+
+    def get_clock(self, event) -> str:
+        return selectors.clock_status(event, self.context.get("now"))
+
+
+class TimelineSerializer(serializers.ModelSerializer):
+    """One row of the action log (处置记录)."""
+
+    actor = UserRefSerializer(allow_null=True)
+    assignee = UserRefSerializer(allow_null=True)
+    at = LocalDateTimeField()
+    lon = serializers.FloatField(source="point.x", default=None)
+    lat = serializers.FloatField(source="point.y", default=None)
+    photos = serializers.SerializerMethodField()
+
+    class Meta:
+        model = EventAction
+        fields = ["seq", "action", "from_status", "to_status", "actor", "at", "note", "lon", "lat", "assignee", "photos"]
+
+    def get_photos(self, row) -> list[str]:
+        return [photo_url(self.context.get("request"), p) for p in row.photos.all()]
+
+
+class EventDetailSerializer(serializers.ModelSerializer):
+    """Everything about one event, its timeline and what the caller may do next."""
+
+    category = serializers.SerializerMethodField()
+    grid = AreaRefSerializer(allow_null=True)
+    area = AreaRefSerializer(allow_null=True)
+    department = serializers.CharField(source="department.code", default=None)
+    assignee = UserRefSerializer(allow_null=True)
+    reporter = serializers.SerializerMethodField()
+    reporter_phone = serializers.SerializerMethodField()
+    lon = serializers.FloatField(source="point.x")
+    lat = serializers.FloatField(source="point.y")
+    reported_at = LocalDateTimeField()
+    due_at = LocalDateTimeField()
+    warn_at = LocalDateTimeField()
+    paused_at = LocalDateTimeField()
+    closed_at = LocalDateTimeField()
+    clock = serializers.SerializerMethodField()
+    allowed_actions = serializers.SerializerMethodField()
+    photos = serializers.SerializerMethodField()
+    timeline = serializers.SerializerMethodField()
+    possible_duplicates = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = ["id", "number", "client_id", "category", "urgency", "status", "level", "grid", "area", "outside_grid",
+                  "department", "assignee", "reporter", "reporter_phone", "channel", "description", "address",
+                  "lon", "lat", "accuracy_m", "reported_at", "due_at", "warn_at", "paused_at", "closed_at", "clock",
+                  "escalations", "satisfaction", "version", "allowed_actions", "photos", "timeline", "possible_duplicates"]
+
+    @extend_schema_field(inline_serializer("CategoryRef", {"code": serializers.CharField(), "name": serializers.CharField()}))
+    def get_category(self, event):
+        return {"code": event.category.code, "name": event.category.name}
+
+    @extend_schema_field(inline_serializer("Reporter", {"username": serializers.CharField(allow_null=True), "name": serializers.CharField()}))
+    def get_reporter(self, event):
+        if event.reporter_id:
+            return {"username": event.reporter.username, "name": event.reporter.get_full_name() or event.reporter.username}
+        return {"username": None, "name": event.reporter_name}
+
+    def get_reporter_phone(self, event) -> str:
+        """Shown in full to the roles that work with named residents, masked for the others."""
+        user = self.context["request"].user
+        phone = event.reporter_phone
+        return phone if (user.role in SENSITIVE_ROLES or user.is_superuser or user.pk == event.reporter_id) else mask_phone(phone)
+
+    def get_clock(self, event) -> str:
+        return selectors.clock_status(event)
+
+    def get_allowed_actions(self, event) -> list[str]:
+        return selectors.actions_for(self.context["request"].user, event)
+
+    def get_photos(self, event) -> list[str]:
+        return [photo_url(self.context.get("request"), p) for p in event.photos.all()]
+
+    @extend_schema_field(TimelineSerializer(many=True))
+    def get_timeline(self, event):
+        rows = (event.actions.select_related("actor", "assignee")
+                .prefetch_related(Prefetch("photos", queryset=EventPhoto.objects.order_by("pk"))).order_by("seq"))
+        return TimelineSerializer(rows, many=True, context=self.context).data
+
+    @extend_schema_field(inline_serializer("DuplicateRef", {"id": serializers.IntegerField(), "number": serializers.CharField()}, many=True))
+    def get_possible_duplicates(self, event):
+        visible = selectors.visible_events(self.context["request"].user)
+        return list(visible.filter(pk__in=event.possible_duplicates.values("pk")).values("id", "number"))
+
+
+def visible(request):
+    return selectors.visible_events(request.user).select_related("category", "grid", "area", "department", "assignee", "reporter")
+
+
+@extend_schema(tags=["events"])
+class EventListView(generics.ListAPIView):
+    """Events the caller may see (their area's subtree, theirs, their department's), newest first."""
+
+    serializer_class = EventListSerializer
+    filterset_class = EventFilter
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):  # schema generation
+            return Event.objects.none()
+        return visible(self.request).order_by("-reported_at", "-pk")
+
+    def get_serializer_context(self):
+        return {**super().get_serializer_context(), "now": timezone.now()}
+
+
+@extend_schema(tags=["events"])
+class EventDetailView(generics.RetrieveAPIView):
+    """One event with its timeline, clock, due time and the actions open to the caller."""
+
+    serializer_class = EventDetailSerializer
+
+    def get_object(self):
+        return get_object_or_404(visible(self.request).prefetch_related("photos"), pk=self.kwargs["pk"])
+
+
+class ActionSerializer(serializers.Serializer):
+    action = serializers.ChoiceField(choices=[c for c in Action.choices if c[0] != Action.REPORT])
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    assignee = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
+                                            required=False, allow_null=True, help_text="username (assign)")
+    department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all(),
+                                              required=False, allow_null=True, help_text="department code (to_department)")
+    satisfaction = serializers.ChoiceField(choices=Satisfaction.choices, required=False, allow_blank=True, default="")
+    expected_version = serializers.IntegerField(min_value=0, required=False, allow_null=True,
+                                                help_text="the version you saw; another version answers 409")
+    lon = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    lat = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    photos = serializers.ListField(child=serializers.FileField(), required=False, default=list, max_length=9)
+
+    def validate(self, data):
+        if (data.get("lon") is None) != (data.get("lat") is None):
+            missing = "lat" if data.get("lat") is None else "lon"
+            raise serializers.ValidationError({missing: "send lon and lat together"})
+        return data
+
+
+ConflictSerializer = inline_serializer("Conflict", {
+    "detail": serializers.CharField(), "status": serializers.CharField(), "version": serializers.IntegerField(),
+    "allowed_actions": serializers.ListField(child=serializers.CharField()),
+})
+
+
+@extend_schema(
+    request=ActionSerializer, tags=["events"],
+    responses={200: EventDetailSerializer, 400: OpenApiResponse(description="a field is missing or wrong; the body names it"),
+               403: OpenApiResponse(description="the caller's role may not take this action"),
+               404: OpenApiResponse(description="no such event in the caller's area"),
+               409: ConflictSerializer},
+)
+class EventActionView(APIView):
+    """POST /api/events/{id}/actions/ — take one workflow action (JSON, or multipart with photos).
+    200 with the event; 409 when the event moved on (or the action is not possible in its state),
+    with its current status, version and the actions now open to the caller."""
+
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
+
+    def post(self, request, pk):
+        event = get_object_or_404(selectors.visible_events(request.user), pk=pk)
+        form = ActionSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        try:
+            photos = [read_photo(f, i) for i, f in enumerate(request.FILES.getlist("photos") or data["photos"], start=1)]
+            point = services.check_point(data["lon"], data["lat"]) if data.get("lon") is not None else None
+            event = services.act(
+                event.pk, data["action"], request.user, note=data["note"], point=point,
+                assignee=data.get("assignee"), department=data.get("department"),
+                satisfaction=data["satisfaction"], photos=photos, expected_version=data.get("expected_version"),
+            )
+        except services.Conflict as exc:
+            current = exc.event
+            return Response({"detail": str(exc), "status": current.status, "version": current.version,
+                             "allowed_actions": selectors.actions_for(request.user, current)},
+                            status=status.HTTP_409_CONFLICT)
+        except Event.DoesNotExist:
+            raise Http404 from None
+        except PermissionDenied as exc:
+            return Response({"detail": str(exc)}, status=status.HTTP_403_FORBIDDEN)
+        except ValidationError as exc:
+            raise django_errors(exc) from None
+        fresh = visible(request).prefetch_related("photos").filter(pk=event.pk).first() or event
+        return Response(EventDetailSerializer(fresh, context={"request": request}).data)
+
+
+@extend_schema(tags=["events"], responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="not yours to see")})
+class EventPhotoView(APIView):
+    """A photo of an event, only for those who may see the event (photos are not public media)."""
+
+    def get(self, request, pk, photo_pk):
+        event = get_object_or_404(selectors.visible_events(request.user), pk=pk)
+        photo = get_object_or_404(EventPhoto, pk=photo_pk, event=event)
+        try:
+            handle = photo.image.open("rb")
+        except FileNotFoundError:
+            raise Http404("the photo file is missing") from None
+        response = FileResponse(handle, content_type="image/jpeg")
+        response["Cache-Control"] = "private, max-age=3600"
+        return response
+
+
+# --- categories and the workflow table -------------------------------------------------------
+
+class TimeLimitSerializer(serializers.Serializer):
+    urgency = serializers.CharField()
+    amount = serializers.IntegerField()
+    unit = serializers.CharField()
+    warn_at = serializers.FloatField(help_text="share of the time after which the clock turns yellow")
+
+
+class CategorySerializer(serializers.Serializer):
+    code = serializers.CharField()
+    name = serializers.CharField()
+    parent = serializers.CharField(allow_null=True)
+    depth = serializers.IntegerField()
+    active = serializers.BooleanField()
+    open311 = serializers.BooleanField()
+    handling_level = serializers.CharField(help_text="as set on this node; empty: inherited")
+    effective_level = serializers.CharField(help_text="the level that handles it by default")
+    department = serializers.CharField(allow_null=True, help_text="effective department code")
+    time_limits = TimeLimitSerializer(many=True, help_text="effective limit per urgency (inherited if not set here)")
+    children = serializers.ListField(child=serializers.DictField())
+
+
+def category_tree(active_only=False) -> list[dict]:
+    """The whole tree in two queries: parents are linked in memory so inheritance costs nothing."""
+    nodes = list(Category.objects.select_related("department").prefetch_related("time_limits").order_by("code"))
+    by_id = {c.pk: c for c in nodes}
+    for c in nodes:
+        c.parent = by_id.get(c.parent_id)  # fills the FK cache: lineage() walks memory
+    out = {}
+
+    def row(c):
+        depth = sum(1 for _ in c.lineage()) - 1
+        dept = c.effective_department()
+        limits = [selectors.time_limit(c, u) for u in Urgency.values]
+        return {
+            "code": c.code, "name": c.name, "parent": c.parent.code if c.parent else None, "depth": depth,
+            "active": c.active, "open311": c.open311, "handling_level": c.handling_level,
+            "effective_level": c.effective_level(), "department": dept.code if dept else None,
+            "time_limits": [{"urgency": u, "amount": t.amount, "unit": t.unit, "warn_at": t.warn_at}
+                            for u, t in zip(Urgency.values, limits) if t is not None],
+            "children": [],
+        }
+
+    roots = []
+    for c in nodes:
+        if active_only and not all(n.active for n in c.lineage()):
+            continue
+        out[c.pk] = row(c)
+        (out[c.parent_id]["children"] if c.parent_id in out else roots).append(out[c.pk])
+    return roots
+
+
+@extend_schema(tags=["categories"], responses=CategorySerializer(many=True),
+               parameters=[OpenApiParameter("active", bool, description="true: only categories in use")])
+class CategoryTreeView(APIView):
+    """The category tree (事件类型) with handling levels and time limits (inherited values resolved)."""
+
+    def get(self, request):
+        return Response(category_tree(active_only=request.query_params.get("active") in ("1", "true", "True")))
+
+
+@extend_schema(tags=["categories"], responses=CategorySerializer)
+class CategoryDetailView(APIView):
+    def get(self, request, code):
+        def find(nodes):
+            for n in nodes:
+                if n["code"] == code:
+                    return n
+                hit = find(n["children"])
+                if hit:
+                    return hit
+        hit = find(category_tree())
+        if hit is None:
+            raise Http404(f"no category {code}")
+        return Response(hit)
+
+
+@extend_schema(tags=["events"], responses=inline_serializer("Transition", {
+    "state": serializers.CharField(), "action": serializers.CharField(), "roles": serializers.ListField(child=serializers.CharField()),
+    "to": serializers.CharField(allow_null=True), "needs_note": serializers.BooleanField()}, many=True))
+class WorkflowView(APIView):
+    """The transition table (workflow.TRANSITIONS) that drives the service, this API and the buttons."""
+
+    def get(self, request):
+        return Response([{"state": t.state, "action": t.action, "roles": sorted(t.roles), "to": t.to,
+                          "needs_note": t.needs_note} for t in TRANSITIONS])
+
+
+# --- inbox -----------------------------------------------------------------------------------
+
+class NotificationSerializer(serializers.ModelSerializer):
+    event = serializers.IntegerField(source="event_id", allow_null=True)
+    event_number = serializers.CharField(source="event.number", default=None)
+    created_at = LocalDateTimeField()
+    read_at = LocalDateTimeField()
+    read = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Notification
+        fields = ["id", "kind", "text", "event", "event_number", "created_at", "read_at", "read"]
+
+    def get_read(self, note) -> bool:
+        return note.read_at is not None
+
+
+@extend_schema(tags=["inbox"], parameters=[OpenApiParameter("unread", bool, description="true: only unread messages")])
+class InboxView(generics.ListAPIView):
+    """The caller's in-app messages (消息), newest first."""
+
+    serializer_class = NotificationSerializer
+    filterset_class = None
+    filter_backends = []
+
+    def get_queryset(self):
+        qs = selectors.inbox(self.request.user).select_related("event").order_by("-created_at", "-pk")
+        if self.request.query_params.get("unread") in ("1", "true", "True"):
+            qs = qs.filter(read_at__isnull=True)
+        return qs
+
+
+UnreadSerializer = inline_serializer("Unread", {"unread": serializers.IntegerField()})
+
+
+@extend_schema(tags=["inbox"], responses=UnreadSerializer)
+class UnreadCountView(APIView):
+    def get(self, request):
+        return Response({"unread": selectors.unread_count(request.user)})
+
+
+@extend_schema(tags=["inbox"], request=None, responses=NotificationSerializer)
+class MarkOneReadView(APIView):
+    """Mark one of the caller's messages read (404 for anyone else's)."""
+
+    @extend_schema(operation_id="inbox_read_one")
+    def post(self, request, pk):
+        note = get_object_or_404(selectors.inbox(request.user), pk=pk)
+        notify.mark_read(request.user, [note.pk])
+        note.refresh_from_db()
+        return Response(NotificationSerializer(note).data)
+
+
+class MarkReadSerializer(serializers.Serializer):
+    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, allow_null=True,
+                                help_text="leave out to mark every message read")
+
+
+@extend_schema(tags=["inbox"], request=MarkReadSerializer,
+               responses=inline_serializer("Marked", {"marked": serializers.IntegerField(), "unread": serializers.IntegerField()}))
+class MarkReadView(APIView):
+    @extend_schema(operation_id="inbox_read_many")
+    def post(self, request):
+        form = MarkReadSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        marked = notify.mark_read(request.user, form.validated_data.get("ids"))
+        return Response({"marked": marked, "unread": selectors.unread_count(request.user)})

@@ -292,3 +292,23 @@ class ApiKey(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Open311Request(models.Model):
+    """What an Open311 (GeoReport v2) client sent with a report beyond the event itself:
+    which key it came with and the submitter's account, device, e-mail and media link.
+    The media link is stored as text only (this server may sit on an intranet: no fetching)."""
+
+    event = models.OneToOneField(Event, on_delete=models.PROTECT, related_name="open311")
+    api_key = models.ForeignKey(ApiKey, verbose_name=_("API key"), on_delete=models.PROTECT, related_name="requests")
+    account_id = models.CharField(_("account id"), max_length=100, blank=True)
+    device_id = models.CharField(_("device id"), max_length=100, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    media_url = models.URLField(_("media URL"), max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = _("Open311 request (Open311 上报)")
+        verbose_name_plural = _("Open311 requests")
+
+    def __str__(self):
+        return f"{self.event.number} via {self.api_key}"

@@ -20,3 +20,14 @@ def send(user, event, kind: str, text: str) -> Notification:
     for path in settings.GRIDMAP_NOTIFY_CHANNELS:
         import_string(path)(user, event, kind, text)
     return note
+
+
+def mark_read(user, ids=None) -> int:
+    """Mark `user`'s unread messages read: those with the given ids, or all when ids is None.
+    Someone else's ids are ignored. Returns how many changed."""
+    from django.utils import timezone
+
+    qs = Notification.objects.filter(user=user, read_at__isnull=True)
+    if ids is not None:
+        qs = qs.filter(pk__in=list(ids))
+    return qs.update(read_at=timezone.now())

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.contrib.gis.measure import D
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Case, CharField, DateTimeField, Q, QuerySet, Value, When
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from gridmap.grids.models import Area, Level
@@ -41,7 +42,7 @@ def place_point(point: Point) -> Placement:
             [settings.EVENT_NEAREST_GRID_M, bytes(point.ewkb)],
         )
         grid_id, outside = cur.fetchone()
-    return Placement(Area.objects.filter(pk=grid_id).first() if grid_id else None, outside)
+    return Placement(Area.objects.select_related("leader").filter(pk=grid_id).first() if grid_id else None, outside)
 
 
 def triage_area(point: Point) -> Area | None:
@@ -63,8 +64,10 @@ def ancestor_at(area: Area, level: str) -> Area | None:
 
 def available(user, day: dt.date):
     """The user, or their deputy while on leave."""
-    leave = Leave.objects.filter(user=user, start__lte=day, end__gte=day).select_related("deputy").first()
-    return leave.deputy if leave else user
+    # ids first: on the hot path (every report) nobody is on leave and no user row is needed
+    deputy = Leave.objects.filter(user=user, start__lte=day, end__gte=day).order_by("pk").values_list("deputy_id", flat=True)[:1]
+    deputy = list(deputy)
+    return type(user).objects.get(pk=deputy[0]) if deputy else user
 
 
 def responsible_for(area: Area | None, day: dt.date):
@@ -72,8 +75,8 @@ def responsible_for(area: Area | None, day: dt.date):
     a deputy stands in for someone on leave. None when nobody is named (the queue stays open)."""
     if area is None:
         return None
-    duty = Duty.objects.filter(area=area, day=day).select_related("user").first()
-    person = duty.user if duty else area.leader
+    on_duty = list(Duty.objects.filter(area=area, day=day).values_list("user_id", flat=True)[:1])  # one per area and day
+    person = Duty._meta.get_field("user").related_model.objects.get(pk=on_duty[0]) if on_duty else area.leader
     return available(person, day) if person else None
 
 
@@ -135,13 +138,26 @@ def unread_count(user) -> int:
 
 
 def clock_status(event: Event, now: dt.datetime | None = None) -> str:
-    """green while in time, yellow after the warning point, red when overdue (frozen while paused)."""
+    """green while in time, yellow after the warning point, red when overdue (frozen while
+    paused, and at the close: an event closed in time stays green). with_clock() is the same
+    rule in SQL, for filtering lists."""
     if event.due_at is None:
         return "green"
-    now = event.paused_at or now or timezone.now()
+    now = event.paused_at or event.closed_at or now or timezone.now()
     if now > event.due_at:
         return "red"
     return "yellow" if event.warn_at and now >= event.warn_at else "green"
+
+
+def with_clock(qs: QuerySet[Event], now: dt.datetime | None = None) -> QuerySet[Event]:
+    """Annotate `clock` (green / yellow / red) exactly as clock_status() computes it."""
+    at = Coalesce("paused_at", "closed_at", Value(now or timezone.now(), output_field=DateTimeField()))
+    return qs.annotate(clock=Case(
+        When(due_at__isnull=True, then=Value("green")),
+        When(due_at__lt=at, then=Value("red")),
+        When(warn_at__isnull=False, warn_at__lte=at, then=Value("yellow")),
+        default=Value("green"), output_field=CharField(),
+    ))
 
 
 def possible_duplicates(event: Event) -> QuerySet[Event]:
@@ -154,3 +170,22 @@ def possible_duplicates(event: Event) -> QuerySet[Event]:
     if event.building_id:
         return qs.filter(near | Q(building_id=event.building_id))
     return qs.filter(near)
+
+
+def open311_events() -> QuerySet[Event]:
+    """Events readable through Open311 (public by the spec: no key needed to read): those in
+    categories offered through Open311, with what a GeoReport v2 request shows joined in one
+    query: the last note, the last change, and the photos taken at report time."""
+    from django.db.models import OuterRef, Prefetch, Subquery
+
+    from .models import EventAction, EventPhoto
+
+    steps = EventAction.objects.filter(event=OuterRef("pk")).order_by("-seq")
+    return (
+        Event.objects.filter(category__open311=True)
+        .select_related("category", "area", "department", "building", "open311")
+        .annotate(last_note=Subquery(steps.exclude(note="").values("note")[:1]),
+                  last_change=Subquery(steps.values("at")[:1]))
+        .prefetch_related(Prefetch("photos", queryset=EventPhoto.objects.filter(action__seq=1).order_by("pk"),
+                                   to_attr="report_photos"))
+    )

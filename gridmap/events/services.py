@@ -13,7 +13,7 @@ from django.utils import timezone
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
 from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Satisfaction
-from .workflow import FINAL_STATES, SYSTEM, Action, State, transition
+from .workflow import FINAL_STATES, Action, State, transition
 
 
 class Conflict(Exception):
@@ -58,10 +58,13 @@ def _set_clock(event: Event, start: dt.datetime, calendar: WorkCalendar | None =
     event.warned = False
 
 
-def _log(event: Event, action: str, actor, from_status: str, *, note="", point=None, assignee=None, at=None) -> EventAction:
-    last = event.actions.order_by("-seq").values_list("seq", flat=True).first() or 0
+def _log(event: Event, action: str, actor, from_status: str, *, note="", point=None, assignee=None, at=None,
+         seq: int | None = None) -> EventAction:
+    """Append one step; `seq` only where the caller knows it (a report's first steps)."""
+    if seq is None:
+        seq = (event.actions.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
     return EventAction.objects.create(
-        event=event, seq=last + 1, action=action, from_status=from_status, to_status=event.status,
+        event=event, seq=seq, action=action, from_status=from_status, to_status=event.status,
         actor=actor, at=at or timezone.now(), note=note, point=point, assignee=assignee,
     )
 
@@ -101,8 +104,11 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
     now = now or timezone.now()
     placement = selectors.place_point(point)
     county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
+    cid = client_id or uuid.uuid4()
     event = Event(
-        number=_next_number(county, now.astimezone(TZ).date()), client_id=client_id or uuid.uuid4(),
+        # provisional (unique: the client id); the readable number is drawn at the end, so that
+        # concurrent reports queue on the per-day counter row only for the last statements
+        number=cid.hex, client_id=cid,
         category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
         description=description.strip(), channel=channel, reporter=reporter,
         reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
@@ -121,19 +127,22 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
         if client_id is not None and Event.objects.filter(client_id=client_id).exists():
             return Report(Event.objects.get(client_id=client_id), False)
         raise
-    first = _log(event, Action.REPORT, reporter, "", point=point, at=now)
-    for photo in photos:
-        EventPhoto.objects.create(event=event, action=first, **photo)
+    first = _log(event, Action.REPORT, reporter, "", point=point, at=now, seq=1)
     if placement.grid is not None:
         event.status = State.ACCEPTED
-        _log(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now)
+        _log(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now, seq=2)
         _route(event, now.astimezone(TZ).date())
         if event.assignee_id:
             event.status = State.ASSIGNED
-            _log(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now,
+            _log(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now, seq=3,
                  note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else ""))
+    links = Event.possible_duplicates.through
+    links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk)
+                               for pk in selectors.possible_duplicates(event).values_list("pk", flat=True)])
+    event.number = _next_number(county, now.astimezone(TZ).date())  # locks the counter row until the commit
     event.save()
-    event.possible_duplicates.set(selectors.possible_duplicates(event))
+    for photo in photos:  # after the number: it is part of the storage path
+        EventPhoto.objects.create(event=event, action=first, **photo)
     _notify_assignment(event)
     return Report(event, True)
 
@@ -214,6 +223,7 @@ def _apply(event: Event, action: str, actor, now, *, assignee, department, satis
         _move_up(event)
         event.assignee = selectors.responsible_for(event.area, day)
         event.escalations += 1
+        event.paused_at = None  # escalated out of waiting: the upper level's clock runs
         _set_clock(event, now)  # the upper level gets its own time limit
     elif action == Action.HAND_TO_DEPARTMENT:
         if department is None:
@@ -257,14 +267,17 @@ def _after(event: Event, action: str, actor) -> None:
         notify.send(event.reporter, event, event.status, f"您上报的事件 {text} 已{event.get_status_display()}")
 
 
-def check_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
+def check_deadlines(now: dt.datetime | None = None, progress=None) -> dict[str, int]:
     """The scheduled job: raise warnings (yellow) and escalate overdue (red) events one level.
     Safe to run twice (an escalated event gets the upper level's new deadline, so it is not red
-    again) and concurrently (rows are claimed with SKIP LOCKED, and re-checked after the lock)."""
+    again) and concurrently (rows are claimed with SKIP LOCKED, and re-checked after the lock). `progress`, if
+    given, wraps each list of candidates (e.g. tqdm): progress(items, desc) -> iterable."""
     now = now or timezone.now()
+    progress = progress or (lambda items, desc: items)
     done = {"warned": 0, "escalated": 0}
     active = [State.ACCEPTED, State.ASSIGNED, State.HANDLING, State.REPLIED]
-    for pk in Event.objects.filter(status__in=active, warned=False, warn_at__lte=now, due_at__gt=now).values_list("pk", flat=True):
+    warn = list(Event.objects.filter(status__in=active, warned=False, warn_at__lte=now, due_at__gt=now).values_list("pk", flat=True))
+    for pk in progress(warn, "warnings"):
         with transaction.atomic():
             event = Event.objects.select_for_update(skip_locked=True).filter(
                 pk=pk, status__in=active, warned=False, warn_at__lte=now, due_at__gt=now).first()
@@ -275,7 +288,8 @@ def check_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
             if event.assignee_id:
                 notify.send(event.assignee, event, "warning", f"即将超时 {event.number}，期限 {event.due_at.astimezone(TZ):%m-%d %H:%M}")
             done["warned"] += 1
-    for pk in Event.objects.filter(status__in=active, due_at__lte=now).values_list("pk", flat=True):
+    overdue = list(Event.objects.filter(status__in=active, due_at__lte=now).values_list("pk", flat=True))
+    for pk in progress(overdue, "escalations"):
         with transaction.atomic():
             event = Event.objects.select_for_update(skip_locked=True).filter(pk=pk, status__in=active, due_at__lte=now).first()
             if event is None:
@@ -284,3 +298,23 @@ def check_deadlines(now: dt.datetime | None = None) -> dict[str, int]:
             act(pk, Action.ESCALATE, None, note="超时自动上报上级 overdue: escalated by the deadline job", now=now)
             done["escalated"] += 1
     return done
+
+
+@transaction.atomic
+def report_open311(*, api_key, category: Category, lon: float, lat: float, description: str,
+                   address: str = "", reporter_name: str = "", reporter_phone: str = "", email: str = "",
+                   device_id: str = "", account_id: str = "", media_url: str = "",
+                   client_id: uuid.UUID | None = None, photos=(), now: dt.datetime | None = None) -> Report:
+    """A report from an Open311 client (GeoReport v2 POST requests): an ordinary report on the
+    open311 channel with no user behind it, plus what the client sent about the submitter."""
+    from .models import Channel, Open311Request
+
+    result = report_event(
+        reporter=None, category=category, lon=lon, lat=lat, description=description,
+        channel=Channel.OPEN311, client_id=client_id, address=address, reporter_name=reporter_name,
+        reporter_phone=reporter_phone, photos=photos, now=now,
+    )
+    if result.created:
+        Open311Request.objects.create(event=result.event, api_key=api_key, account_id=account_id,
+                                      device_id=device_id, email=email, media_url=media_url)
+    return result
