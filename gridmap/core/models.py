@@ -30,6 +30,19 @@ ROLE_PERMISSIONS: dict[str, set[tuple[str, str]]] = {
     Role.DEPARTMENT: {("grids", "view"), ("places", "view")},
     Role.LEADER: {(app, "view") for app in ("grids", *_REGISTERS)},
 }
+# Events (事件): what the admin and API allow per role; workflow moves are further limited by
+# events/workflow.py, and configuration (categories, calendar, departments, API keys) is
+# edited by the centre only (events/admin.py).
+_EVENT_PERMISSIONS = {
+    Role.CENTRE_ADMIN: _ALL_ACTIONS,
+    Role.AREA_STAFF: ("view", "add", "change"),
+    Role.GRID_LEADER: ("view", "add", "change"),
+    Role.GRID_WORKER: ("view", "add"),
+    Role.DEPARTMENT: ("view", "change"),
+    Role.LEADER: ("view",),
+}
+for _role, _actions in _EVENT_PERMISSIONS.items():
+    ROLE_PERMISSIONS[_role] |= {("events", a) for a in _actions}
 
 
 class User(AbstractUser):

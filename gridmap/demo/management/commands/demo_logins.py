@@ -51,8 +51,8 @@ class Command(BaseCommand):
             sees = f"{area.name} {area.code}" + (" 全区 whole district" if area == root else "")
             rows.append((label, user.username, services.DEMO_PASSWORD, sees))
         widths = [max(_width(row[i]) for row in rows) for i in range(3)]
-        self.stdout.write(f"演示账号 Demo logins: http://127.0.0.1:8000/admin/ (same password for all; "
-                          f"each sees only its own area)")
+        self.stdout.write("演示账号 Demo logins: http://127.0.0.1:8000/admin/ (same password for all; "
+                          "each sees only its own area)")
         for n, row in enumerate(rows):
             self.stdout.write("  " + "  ".join(_pad(cell, w) for cell, w in zip(row, widths)) + "  " + row[3])
             if n == 0:

@@ -1,0 +1,346 @@
+"""Report-and-assign under load, through the real HTTP stack.
+
+Set-up: a scratch database with the demo district at scale 1 (20 grids, about 400 buildings),
+a patroller with a session, and gunicorn (DEBUG off, several workers) on a free loopback port.
+Load: wrk, bounded in time, the same number of connections for both endpoints:
+  - reference: GET /healthz (Django + one `SELECT 1`),
+  - measured:  POST /api/events/report/ (JSON; session cookie + CSRF cookie and X-CSRFToken
+    header, as DRF's SessionAuthentication wants), every request with a unique client_id, a
+    grid-level category and a random point inside the district's grids; each one is placed,
+    numbered, logged (report → accept → assign), routed to its grid leader with a due time,
+    checked for duplicates and put in the leader's inbox.
+Prints requests/s and p50/p99 latency for both, the cost ratio (health req/s ÷ report req/s), how
+the CPU was shared between wrk, gunicorn and PostgreSQL, and checks afterwards that every event was
+stored once, assigned, logged and notified.
+Targets (2 cores): ≥ 300 reports/s, p99 < 200 ms, report ≤ 3× the health check.
+
+Requires wrk (Debian: `apt-get install wrk`), gunicorn (a main dependency) and, for --profile, py-spy
+(a dev dependency). The CPU lines say how much the load generator and any other process on the
+machine took: on a busy machine the figures drop, so read them together with "other processes".
+Run: scripts/gridmap bench tests/bench/bench_report.py [--duration 20] [--connections 16] [--workers 4]
+     [--worker-class gthread --gunicorn-threads 4] [--profile FILE (py-spy samples of the workers)]
+"""
+import argparse
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from _benchdb import ROOT, drop_database, use_scratch_database
+
+DB = "gridmap_bench_report"
+CATEGORIES = ["0101", "0102", "0201", "0204", "0206", "0401", "0402", "0404"]  # handled in the grid
+
+LUA_COMMON = r"""
+local next_tid = 1
+function setup(thread)
+  thread:set("tid", next_tid)
+  next_tid = next_tid + 1
+end
+function init(args)
+  math.randomseed(tid * 7919 + os.time())
+  counter = 0
+  NONCE = args[1] or "00000000"  -- one per run, so client ids never repeat across runs
+end
+done = function(summary, latency, requests)
+  io.write(string.format('RESULT {"requests": %d, "duration_us": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d, "errors": %d, "non2xx": %d}\n',
+    summary.requests, summary.duration, latency:percentile(50), latency:percentile(90), latency:percentile(99),
+    latency.max, summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    summary.errors.status))
+end
+"""
+
+LUA_REPORT = r"""
+request = function()
+  counter = counter + 1
+  local p = points[math.random(#points)]
+  local body = string.format(
+    '{"category": "%s", "lon": %.7f, "lat": %.7f, "accuracy_m": 8, "description": "bench report %d", "client_id": "%s-%04x-4000-8000-%012x"}',
+    cats[math.random(#cats)], p[1], p[2], counter, NONCE, tid, counter)
+  return wrk.format("POST", "/api/events/report/", nil, body)
+end
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pids) -> float:
+    """utime + stime of the processes (seconds), from /proc/<pid>/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+    return total / tick
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, from /proc/stat."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    tick = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]
+    return (sum(fields[:8]) - idle) / tick, sum(fields[:8]) / tick
+
+
+def children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except FileNotFoundError:
+        return []
+
+
+def wait_up(url: str, proc, timeout=30.0) -> None:
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if proc.poll() is not None:
+            sys.exit(f"gunicorn exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(url, timeout=1) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit(f"gunicorn did not answer {url} within {timeout} s")
+
+
+def run_wrk(url, script: Path, seconds: float, connections: int, threads: int, pg_pids, app_pids) -> dict:
+    """One bounded wrk run; returns its figures and the CPU seconds each party used."""
+    before = cpu_seconds(pg_pids), cpu_seconds(app_pids), machine_busy()
+    with tempfile.TemporaryFile("w+") as out:
+        started = time.monotonic()
+        proc = subprocess.Popen(["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
+                                 "-s", str(script), url, "--", secrets.token_hex(4)], stdout=out, stderr=subprocess.STDOUT)
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        text = out.read()
+    line = next((x for x in text.splitlines() if x.startswith("RESULT ")), None)
+    if proc.returncode != 0 or line is None:
+        sys.exit(f"wrk failed ({proc.returncode}):\n{text}")
+    result = json.loads(line[len("RESULT "):])
+    result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["cpu"] = {"wrk": usage.ru_utime + usage.ru_stime, "gunicorn": cpu_seconds(app_pids) - before[1],
+                     "postgres": cpu_seconds(pg_pids) - before[0], "wall": wall,
+                     "machine": machine_busy()[0] - before[2][0]}
+    return result
+
+
+def smoke(base: str, cookie: str, csrf: str, point) -> None:
+    """One report before the load, so a set-up mistake shows its error instead of N failures."""
+    body = json.dumps({"category": CATEGORIES[0], "lon": point[0], "lat": point[1], "description": "smoke"}).encode()
+    request = urllib.request.Request(f"{base}/api/events/report/", data=body, method="POST", headers={
+        "Cookie": cookie, "X-CSRFToken": csrf, "Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as r:
+            if r.status == 201:
+                return
+            sys.exit(f"the first report got HTTP {r.status}: {r.read()[:500]!r}")
+    except urllib.error.HTTPError as e:
+        sys.exit(f"the first report got HTTP {e.code}: {e.read()[:500]!r}")
+
+
+def print_profile(path: Path, top: int = 18) -> None:
+    """Where the workers' CPU went (samples of threads holding the GIL): self time by function,
+    and time inside gridmap's own functions."""
+    from collections import Counter
+
+    own, inside, total = Counter(), Counter(), 0
+    for line in path.read_text().splitlines():
+        stack, _, n = line.rpartition(" ")
+        frames = [f for f in stack.split(";") if f and not f.startswith("process ")]
+        if not frames or not n.isdigit():
+            continue
+        n = int(n)
+        total += n
+        own[frames[-1].split(" (")[0] + " (" + frames[-1].rsplit("/", 1)[-1]] += n
+        for f in {f for f in frames if "gridmap/" in f}:
+            inside[f.split(" (")[0] + " (" + f.split("gridmap/", 1)[1]] += n
+    print(f"py-spy: {total} samples of the gunicorn workers ({path})")
+    print("  self time:")
+    for name, n in own.most_common(top):
+        print(f"    {n / total * 100:5.1f}%  {name}")
+    print("  inside gridmap functions (inclusive):")
+    for name, n in inside.most_common(top):
+        print(f"    {n / total * 100:5.1f}%  {name}")
+
+
+def make_scripts(tmp: Path, cookie: str, csrf: str, points) -> tuple[Path, Path]:
+    headers = (f'wrk.headers["Cookie"] = "{cookie}"\n'
+               f'wrk.headers["X-CSRFToken"] = "{csrf}"\n'
+               'wrk.headers["Content-Type"] = "application/json"\n'
+               'wrk.headers["Accept"] = "application/json"\n')
+    health = tmp / "health.lua"
+    health.write_text(LUA_COMMON + 'wrk.method = "GET"\nwrk.path = "/healthz"\n')
+    report = tmp / "report.lua"
+    table = ",".join(f"{{{x:.7f},{y:.7f}}}" for x, y in points)
+    report.write_text(
+        LUA_COMMON + headers
+        + f"points = {{{table}}}\ncats = {{{','.join(repr(c) for c in CATEGORIES)}}}\n"
+        + LUA_REPORT
+    )
+    return health, report
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--duration", type=float, default=20, help="seconds per measured run (default 20)")
+    parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint (default 3)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads (default 1: it shares the 2 cores)")
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn workers (default 4)")
+    parser.add_argument("--worker-class", default="gthread", help="gunicorn worker class (default gthread; or sync)")
+    parser.add_argument("--gunicorn-threads", type=int, default=4,
+                        help="threads per gthread worker (default 4: a report waits on ~20 database round trips)")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--profile", metavar="FILE", help="sample the gunicorn workers with py-spy during the report run "
+                                                          "(collapsed stacks to FILE) and print where the time goes")
+    args = parser.parse_args()
+
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is not installed: `apt-get install wrk` (Debian/Ubuntu), then run this again")
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    if not gunicorn.exists():
+        sys.exit("gunicorn is not installed in this environment: `pip install gunicorn` (or `pip install -e .`)")
+
+    # the session's auth hash is keyed by SECRET_KEY: this process and gunicorn share one
+    os.environ.setdefault("GRIDMAP_SECRET_KEY", secrets.token_urlsafe(40))
+    use_scratch_database(DB)
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.db import connection
+
+    from gridmap.core.models import Role, User
+    from gridmap.demo.services import load_demo_district
+    from gridmap.events.models import Event, EventAction, Notification
+    from gridmap.grids.models import Area, Level
+
+    t0 = time.perf_counter()
+    load_demo_district(seed=1, scale=1)
+    print(f"demo district (scale 1) loaded in {time.perf_counter() - t0:.1f} s: "
+          f"{Area.objects.filter(level=Level.GRID).count()} grids")
+
+    top = Area.objects.filter(parent__isnull=True).first()
+    patroller = User.objects.create_user("bench_patroller", password=secrets.token_urlsafe(12), role=Role.GRID_WORKER, area=top)
+    session = SessionStore()
+    session[SESSION_KEY] = str(patroller.pk)
+    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[HASH_SESSION_KEY] = patroller.get_session_auth_hash()
+    session.create()
+    csrf = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header carry the same value
+    cookie = f"sessionid={session.session_key}; csrftoken={csrf}"
+
+    with connection.cursor() as cur:  # random points inside the grids (every report lands in one)
+        cur.execute("""SELECT ST_X(g), ST_Y(g) FROM (
+                           SELECT (ST_Dump(ST_GeneratePoints(ST_Union(boundary), 5000, 42))).geom AS g
+                           FROM grids_area WHERE level = 'grid') p""")
+        points = cur.fetchall()
+    connection.close()
+
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "GRIDMAP_DEBUG": "0", "GRIDMAP_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SETTINGS_MODULE": "gridmap.settings",
+           "PYTHONWARNINGS": "ignore:No directory at"}
+    server = subprocess.Popen(
+        [str(gunicorn), "gridmap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+         "--worker-class", args.worker_class, "--threads", str(args.gunicorn_threads), "--log-level", "warning",
+         "--backlog", "256"],
+        cwd=ROOT, env=env,
+    )
+    try:
+        wait_up(f"{base}/healthz", server)
+        smoke(base, cookie, csrf, points[0])
+        with tempfile.TemporaryDirectory() as tmp:
+            health_lua, report_lua = make_scripts(Path(tmp), cookie, csrf, points)
+
+            def pids():
+                with connection.cursor() as cur:
+                    cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+                    pg = [p for (p,) in cur.fetchall()]
+                return pg, [server.pid, *children(server.pid)]
+
+            run = lambda script, seconds: run_wrk(base + "/", script, seconds, args.connections, args.threads, *pids())  # noqa: E731
+            run(health_lua, args.warmup)
+            run(report_lua, args.warmup)
+            time.sleep(1)  # let the warm-up's last requests finish
+            warm_events = Event.objects.count()
+            health = run(health_lua, args.duration)
+            spy = None
+            if args.profile:
+                spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--nonblocking", "--gil", "--pid", str(server.pid),
+                                        "--duration", str(max(1, round(args.duration))), "--format", "raw", "--output", args.profile],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            report = run(report_lua, args.duration)
+            if spy is not None:
+                spy.wait(60)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(30)
+
+    cores = os.cpu_count()
+    print(f"load average before/after the runs: {load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(f"gunicorn: {args.workers} {args.worker_class} workers (threads {args.gunicorn_threads}); wrk: {args.threads} thread(s), "
+          f"{args.connections} connections, {args.duration:g} s per endpoint; {cores} cores shared by all")
+    for name, r in (("GET /healthz (reference)", health), ("POST /api/events/report/", report)):
+        cpu = r["cpu"]
+        busy = sum(cpu[k] for k in ("wrk", "gunicorn", "postgres"))
+        print(f"  {name:26s} {r['rps']:8.0f} req/s   p50 {r['p50_us'] / 1000:6.1f} ms   p90 {r['p90_us'] / 1000:6.1f} ms   "
+              f"p99 {r['p99_us'] / 1000:6.1f} ms   max {r['max_us'] / 1000:6.1f} ms   errors {r['errors']}  non-2xx {r['non2xx']}")
+        print(f"  {'':26s} CPU of {cores} cores over {cpu['wall']:.1f} s: wrk {cpu['wrk'] / cpu['wall'] * 100:.0f}%, "
+              f"gunicorn {cpu['gunicorn'] / cpu['wall'] * 100:.0f}%, postgres {cpu['postgres'] / cpu['wall'] * 100:.0f}% "
+              f"of {cores * 100}%; whole machine {cpu['machine'] / cpu['wall'] * 100:.0f}%, so other processes "
+              f"{max(0, cpu['machine'] - busy) / cpu['wall'] * 100:.0f}%); per request: app {cpu['gunicorn'] / max(r['requests'], 1) * 1000:.2f} ms, "
+              f"db {cpu['postgres'] / max(r['requests'], 1) * 1000:.2f} ms; load generator {cpu['wrk'] / max(busy, 1e-9) * 100:.0f}% of the CPU used")
+    ratio = health["rps"] / report["rps"]
+    print(f"report-and-assign costs {ratio:.2f}× the health check (req/s ratio; p50 ratio "
+          f"{report['p50_us'] / max(health['p50_us'], 1):.2f}×)")
+
+    # every report stored once, placed, assigned, logged three times and in the leader's inbox
+    measured = Event.objects.count() - warm_events
+    events = Event.objects.all()
+    total = events.count()
+    unassigned = events.exclude(status="assigned").count() + events.filter(assignee__isnull=True).count()
+    outside = events.filter(grid__isnull=True).count()
+    logs = EventAction.objects.count()
+    notes = Notification.objects.filter(kind="assigned").count()
+    distinct_ids = events.values("client_id").distinct().count()
+    in_flight = measured - report["requests"]  # sent before the deadline, answered after wrk stopped counting
+    checks = {
+        "every response 2xx": report["non2xx"] == 0 and report["errors"] == 0,
+        f"events stored {measured} = answered {report['requests']} (+ up to {args.connections} in flight)": 0 <= in_flight <= args.connections,
+        "each client_id once": distinct_ids == total,
+        "all placed in a grid and assigned": unassigned == 0 and outside == 0,
+        "3 log rows each (report, accept, assign)": logs == 3 * total,
+        "one inbox message each": notes == total,
+    }
+    for name, ok in checks.items():
+        print(f"  [{'ok' if ok else 'FAIL'}] {name}")
+    targets = {"≥ 300 reports/s": report["rps"] >= 300, "p99 < 200 ms": report["p99_us"] < 200_000, "≤ 3× health": ratio <= 3}
+    print("targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in targets.items()))
+
+    if args.profile:
+        print_profile(Path(args.profile))
+    if not args.keep:
+        drop_database(DB)
+    sys.exit(0 if all(checks.values()) else 1)
+
+
+if __name__ == "__main__":
+    main()
