@@ -62,5 +62,5 @@ def _seed_data(request):
     from gridmap.events.models import Category
 
     if not Category.objects.exists():
-        seed = importlib.import_module("gridmap.events.migrations.0002_seed_categories_and_calendar").seed
-        seed(django_apps, None)
+        for migration, step in [("0002_seed_categories_and_calendar", "seed"), ("0004_private_categories_off_open311", "hide")]:
+            getattr(importlib.import_module(f"gridmap.events.migrations.{migration}"), step)(django_apps, None)

@@ -321,3 +321,8 @@ def test_only_open311_categories_are_readable(client, o311):
     Category.objects.filter(code="0101").update(open311=False)
     assert client.get(f"{BASE}requests.json").json() == []
     assert client.get(f"{BASE}requests/{number}.json").status_code == 404
+
+
+def test_private_categories_are_not_offered_through_open311(client, db):
+    codes = {s["service_code"] for s in client.get("/open311/v2/services.json").json()}
+    assert "0101" in codes and not codes & {"0102", "06", "07"}
