@@ -10,7 +10,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY gridmap ./gridmap
-RUN pip install --no-cache-dir . gunicorn
+RUN pip install --no-cache-dir .
 COPY web ./web
 RUN cd web && npm install --no-audit --no-fund --omit=dev
 COPY manage.py ./
@@ -19,4 +19,5 @@ RUN GRIDMAP_DEBUG=0 python manage.py collectstatic --no-input -v 0
 ENV GRIDMAP_DEBUG=0
 EXPOSE 8000
 # Stateless: run as many as needed behind a load balancer; migrate once per release.
-CMD ["gunicorn", "gridmap.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4"]
+# gthread workers: requests wait on PostgreSQL much of the time (tests/bench/bench_report.py).
+CMD ["gunicorn", "gridmap.wsgi", "--bind", "0.0.0.0:8000", "--workers", "4", "--worker-class", "gthread", "--threads", "4"]
