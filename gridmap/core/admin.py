@@ -28,14 +28,10 @@ class UserAdmin(BaseUserAdmin):
     add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("gridmap"), {"fields": ("role", "area")}),)
 
 
-@admin.register(AccessLog)
-class AccessLogAdmin(admin.ModelAdmin):
-    list_display = ["at", "user", "model", "object_id", "what"]
-    list_filter = ["model"]
-    search_fields = ["user__username"]
-    date_hierarchy = "at"
+class ReadOnly:
+    """For records nobody edits by hand (logs, messages, history): they can only be viewed."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -43,3 +39,11 @@ class AccessLogAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnly, admin.ModelAdmin):
+    list_display = ["at", "user", "model", "object_id", "what"]
+    list_filter = ["model"]
+    search_fields = ["user__username"]
+    date_hierarchy = "at"

@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdmin
 
+from gridmap.core.admin import ReadOnly
 from gridmap.core.models import Role
 
 from . import selectors, services
@@ -230,18 +231,9 @@ class ApiKeyAdmin(CentreEditable, admin.ModelAdmin):
 
 # --- events -----------------------------------------------------------------------------------
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     extra = 0
     can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class EventActionInline(ReadOnlyInline):
@@ -380,7 +372,7 @@ class EventAdmin(LeafletGeoAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(admin.ModelAdmin):
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
     """The in-app messages: read-only; each user sees their own, the centre sees all."""
 
     list_display = ["created_at", "user", "kind", "text", "event", "read_at"]
@@ -393,11 +385,3 @@ class NotificationAdmin(admin.ModelAdmin):
         qs = super().get_queryset(request)
         return qs if request.user.sees_everything else qs.filter(user=request.user)
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
