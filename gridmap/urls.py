@@ -13,5 +13,7 @@ urlpatterns = [
     path("", include("gridmap.events.urls")),  # REST API under /api/
     path("", include("gridmap.events.page_urls")),  # patrol page, inbox
     path("open311/v2/", include("gridmap.events.open311_urls")),
+    path("", include("gridmap.places.urls")),  # building floor table, dwellings
+    path("", include("gridmap.people.urls")),  # person records
     path("", include("gridmap.grids.urls")),
 ]

@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 
 from gridmap.places.models import BuildingUse
 
@@ -18,7 +19,13 @@ def home(request):
     user = request.user
     leaflet = settings.LEAFLET_CONFIG
     config = {
-        "api": {"areas": reverse("grids:map-areas"), "buildings": reverse("grids:map-buildings")},
+        "api": {
+            "areas": reverse("grids:map-areas"), "buildings": reverse("grids:map-buildings"),
+            # "{id}" is filled in by the page (floors.js)
+            "buildingFloors": reverse("places:building-floors", args=[0]).replace("/0/", "/{id}/"),
+            "dwelling": reverse("places:dwelling", args=[0]).replace("/0/", "/{id}/"),
+            "person": reverse("people:person", args=[0]).replace("/0/", "/{id}/"),
+        },
         "extent": selectors.visible_extent(user),
         "center": leaflet["DEFAULT_CENTER"],
         "zoom": leaflet["DEFAULT_ZOOM"],
@@ -43,6 +50,44 @@ def home(request):
             "zoomIn": _("Zoom in to see buildings"),
             "loadFailed": _("Could not load a map layer"),
             "noLeader": _("not assigned"),
+            "floorsShort": pgettext("number of floors", "F"),
+            **panel_text(),
         },
     }
     return render(request, "map.html", {"config": config})
+
+
+def panel_text() -> dict:
+    """Labels of the building → floor → household → person panel (web/static/gridmap/floors.js).
+    "{n}" is filled in by the page."""
+    return {
+        "openFailed": _("Could not open this record"), "notFound": _("Not found in your area"),
+        "unassigned": _("outside every grid"),
+        "code": _("Code"), "address": _("Address"), "floorsAboveBelow": _("Floors above / below ground"),
+        "units": _("Units"), "roomsPerFloor": _("Rooms per floor"), "yearBuilt": _("Year built"),
+        "propertyManager": _("Property manager"), "buildingHead": _("Building head"),
+        "legend": _("Legend"), "floorTable": _("Floor table"), "unitN": _("Unit {n}"),
+        "dwellings": _("Dwellings"), "households": _("Households"), "residents": _("Residents"),
+        "floatingResidents": _("Floating residents"),
+        "useSelf": _("Self-occupied"), "useRented": _("Rented"), "useVacant": _("Vacant"), "useCommercial": _("Commercial"),
+        "tagFloating": _("Floating residents"), "tagSpecial": _("Special-group member"),
+        "tagWelfare": _("Welfare recipient"), "tagElderly": _("Elderly living alone"),
+        # one-letter marks in the table's cells
+        "markFloating": pgettext("tag mark", "F"), "markSpecial": pgettext("tag mark", "S"),
+        "markWelfare": pgettext("tag mark", "W"), "markElderly": pgettext("tag mark", "E"),
+        "elderlyRecord": _("empty-nest record"), "elderlyAlone60": _("only resident, aged 60+"),
+        "specialHidden": _("Special-group records and full ID numbers are not shown to your role."),
+        "floor": _("Floor"), "area": _("Area (m²)"), "owner": _("Owner"), "rental": _("Rental"),
+        "landlord": _("Landlord"), "lease": _("Lease"), "agent": _("Letting agent"),
+        "registration": _("Registration"), "tenants": _("Tenants"), "household": _("Household"),
+        "noHouseholds": _("No household registered here"), "otherResidents": _("Other residents"),
+        "members": _("Members"), "relation": _("Relation"), "name": _("Name"), "sex": _("Sex"), "age": _("Age"),
+        "residence": _("Residence type"), "idNumber": _("ID number"), "phone": _("Phone"),
+        "employment": _("Employment"), "welfare": _("Welfare"), "specialGroups": _("Special groups"),
+        "risk": _("risk"), "visitEveryN": _("visit every {n} days"), "sealed": _("sealed"), "gradeN": _("grade {n}"),
+        "now": _("now"), "none": _("none"), "visits": _("Visits"), "events": _("Events"),
+        "birthDate": _("Birth date"), "ethnicity": _("Ethnicity"), "registeredResidence": _("Registered residence"),
+        "origin": _("Place of origin"), "arrived": _("Arrived"), "stayUntil": _("Stay until"),
+        "partyMember": _("Party member"), "volunteer": _("Volunteer"), "yes": _("yes"), "no": _("no"),
+        "dwelling": _("Dwelling"),
+    }

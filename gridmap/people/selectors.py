@@ -1,15 +1,20 @@
 """Reads over the population registers, always scoped to the caller's area."""
-from django.db.models import QuerySet
+import datetime as dt
+
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.utils import timezone
 
 from gridmap.core.models import Role
 from gridmap.core.scoping import mask_id_number, mask_phone, scope
-from gridmap.core.services import log_sensitive_view
+from gridmap.core.services import log_sensitive_views
 
-from .models import Household, Person, SpecialGroupRecord, Visit, WelfareRecord
 from .models import SENSITIVE_WELFARE
+from .models import EmploymentRecord, Household, HouseholdMember, Person, Relation, SpecialGroupRecord, Visit, WelfareRecord
 
 # Persons are placed through their dwelling; an unplaced person has no point of their own.
 PERSON_LOCATION = "dwelling__building__location"
+# How many visits and events a card lists (the newest).
+RECENT = 10
 
 
 def persons(user) -> QuerySet[Person]:
@@ -38,19 +43,192 @@ def welfare_records(user) -> QuerySet[WelfareRecord]:
     return qs if user.sees_sensitive else qs.exclude(kind__in=SENSITIVE_WELFARE)
 
 
-def person_card(user, pk: int) -> dict:
-    """One person as the caller may see them; a full view of sensitive fields is logged."""
+# --- cards: what a caller may see of people, masked or logged -----------------------------------
+
+def current(today: dt.date) -> Q:
+    """A dated record that still holds on `today`."""
+    return Q(end__isnull=True) | Q(end__gte=today)
+
+
+def age(birth: dt.date | None, today: dt.date) -> int | None:
+    if birth is None:
+        return None
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+def _staff_name(user) -> str | None:
+    return user and (f"{user.last_name}{user.first_name}" or user.username)
+
+
+def _employment(r: EmploymentRecord) -> dict:
+    return {"id": r.pk, "status": r.status, "status_label": r.get_status_display(), "employer": r.employer,
+            "occupation": r.occupation, "start": r.start, "end": r.end}
+
+
+def _welfare(r: WelfareRecord) -> dict:
+    return {"id": r.pk, "kind": r.kind, "kind_label": r.get_kind_display(), "category": r.category, "grade": r.grade,
+            "monthly_amount": r.monthly_amount, "start": r.start, "end": r.end, "note": r.note}
+
+
+def _special(r: SpecialGroupRecord) -> dict:
+    return {"id": r.pk, "group": r.group, "group_label": r.get_group_display(), "risk_level": r.risk_level,
+            "risk_label": r.get_risk_level_display(), "visit_every_days": r.visit_every_days,
+            "responsible": _staff_name(r.responsible), "sealed": r.sealed, "start": r.start, "end": r.end, "note": r.note}
+
+
+def person_cards(user, people: list[Person], *, what: str, today: dt.date | None = None,
+                 current_only: bool = False) -> list[dict]:
+    """Cards for persons the caller may see (the caller has scoped them), records fetched in
+    one query per kind. ID numbers and phones are masked unless the role sees sensitive data;
+    a full view writes one AccessLog row per person; a masked one writes none. Special-group
+    records are [] for roles that may not see them (see special_group_records)."""
+    today = today or timezone.localdate()
+    ids = [p.pk for p in people]
+    when = current(today) if current_only else Q()
+    by_person: dict[int, dict[str, list]] = {pk: {"employment": [], "welfare": [], "special_groups": []} for pk in ids}
+    for r in EmploymentRecord.objects.filter(when, person_id__in=ids).order_by("-start"):
+        by_person[r.person_id]["employment"].append(_employment(r))
+    for r in welfare_records(user).filter(when, person_id__in=ids).order_by("-start"):
+        by_person[r.person_id]["welfare"].append(_welfare(r))
+    for r in special_group_records(user).filter(when, person_id__in=ids).select_related("responsible").order_by("-start"):
+        by_person[r.person_id]["special_groups"].append(_special(r))
+    full = user.sees_sensitive
+    cards = []
+    for p in people:
+        records = by_person[p.pk]
+        jobs = [e for e in records["employment"] if e["end"] is None or e["end"] >= today]
+        cards.append({
+            "id": p.pk, "name": p.name, "sex": p.sex, "sex_label": p.get_sex_display(),
+            "birth_date": p.birth_date, "age": age(p.birth_date, today),
+            "residence_type": p.residence_type, "residence_label": p.get_residence_type_display(),
+            "grid": p.grid.code if p.grid_id else None,
+            "id_number": p.id_number if full else mask_id_number(p.id_number),
+            "phone": p.phone if full else mask_phone(p.phone),
+            "masked": not full,
+            "employment_now": jobs[0] if jobs else None,
+            **records,
+        })
+        if current_only:
+            del cards[-1]["employment"]  # the current one is employment_now
+    if full and people:
+        log_sensitive_views(user, people, what)
+    return cards
+
+
+def person_card(user, pk: int, history: bool = False, today: dt.date | None = None) -> dict:
+    """One person as the caller may see them; a full view of sensitive fields is logged once.
+    With history: every dated record, the household and dwelling, and recent visits and events.
+    Raises Person.DoesNotExist outside the caller's area."""
+    today = today or timezone.localdate()
     person = persons(user).select_related("dwelling__building", "grid").get(pk=pk)
-    card = {
-        "id": person.pk, "name": person.name, "sex": person.sex, "birth_date": person.birth_date,
-        "residence_type": person.residence_type, "grid": person.grid and person.grid.code,
-        "id_number": person.id_number, "phone": person.phone,
-        "special_groups": list(special_group_records(user).filter(person=person).values("group", "risk_level", "start", "end")),
-        "welfare": list(welfare_records(user).filter(person=person).values("kind", "category", "grade", "start", "end")),
-    }
-    if user.sees_sensitive:
-        log_sensitive_view(user, person, "person card")
-    else:
-        card["id_number"] = mask_id_number(person.id_number)
-        card["phone"] = mask_phone(person.phone)
+    card = person_cards(user, [person], what="person record" if history else "person card", today=today)[0]
+    if not history:
+        return card
+    card.update({
+        "id_type": person.id_type, "ethnicity": person.ethnicity, "registered_residence": person.registered_residence,
+        "origin": person.origin, "stay_reason": person.stay_reason, "arrived_on": person.arrived_on,
+        "stay_until": person.stay_until, "party_member": person.party_member, "volunteer": person.volunteer,
+        "dwelling": _dwelling_ref(person.dwelling), "household": None,
+    })
+    membership = HouseholdMember.objects.filter(person=person).select_related("household").first()
+    household_id = None
+    if membership is not None:
+        household = membership.household
+        household_id = household.pk
+        visible = persons(user).filter(membership__household=household)
+        card["household"] = {
+            "id": household.pk, "number": household.number, "kind_label": household.get_kind_display(),
+            "relation": membership.relation, "relation_label": membership.get_relation_display(),
+            "members": [
+                {"id": p.pk, "name": p.name, "relation_label": p.membership.get_relation_display()}
+                for p in visible.select_related("membership").order_by(_relation_order("membership__relation"), "birth_date")
+            ],
+        }
+    about = Q(person=person) | (Q(household_id=household_id) if household_id else Q(pk__in=[]))
+    card["visits"] = _visits(user, about)
+    card["events"] = _events(user, Q(involved_persons=person))
     return card
+
+
+def _relation_order(field: str):
+    return Case(*(When(**{field: value}, then=Value(i)) for i, value in enumerate(Relation.values)),
+                default=Value(len(Relation.values)), output_field=IntegerField())
+
+
+def _dwelling_ref(d) -> dict | None:
+    if d is None:
+        return None
+    b = d.building
+    return {"id": d.pk, "unit": d.unit, "floor": d.floor, "room": d.room,
+            "building": {"id": b.pk, "code": b.code, "name": b.name, "address": b.address}}
+
+
+def _visits(user, about: Q) -> list[dict]:
+    return [
+        {"id": v.pk, "visited_at": v.visited_at, "worker": _staff_name(v.worker), "findings": v.findings,
+         "person": v.person_id, "household": v.household_id}
+        for v in visits(user).filter(about).select_related("worker").order_by("-visited_at")[:RECENT]
+    ]
+
+
+def _events(user, about: Q) -> list[dict]:
+    """Recent events linked to the record that the caller may see (read-only)."""
+    from gridmap.events.selectors import visible_events
+
+    return [
+        {"id": e.pk, "number": e.number, "category": e.category.name, "status": e.status,
+         "status_label": e.get_status_display(), "reported_at": e.reported_at, "description": e.description[:120]}
+        for e in visible_events(user).filter(about).select_related("category").order_by("-reported_at")[:RECENT]
+    ]
+
+
+def dwelling_card(user, pk: int, today: dt.date | None = None) -> dict:
+    """A dwelling with its rental, its households and their members (current records), and
+    recent visits and linked events. Raises Dwelling.DoesNotExist outside the caller's area."""
+    from gridmap.places.models import RentedDwelling
+    from gridmap.places.selectors import dwellings
+
+    today = today or timezone.localdate()
+    dwelling = dwellings(user).select_related("building", "owner").get(pk=pk)
+    full = user.sees_sensitive
+    rental = None
+    rented = RentedDwelling.objects.filter(dwelling=dwelling).select_related("landlord").first()
+    if rented is not None:
+        rental = {
+            "landlord": rented.landlord.name if rented.landlord else rented.landlord_name,
+            "landlord_phone": rented.landlord_phone if full else mask_phone(rented.landlord_phone),
+            "tenants": list(rented.tenants.values_list("name", flat=True)),
+            "lease_start": rented.lease_start, "lease_end": rented.lease_end, "agent": rented.agent,
+            "status": rented.status, "status_label": rented.get_status_display(), "registered_on": rented.registered_on,
+        }
+    homes = list(households(user).filter(dwelling=dwelling).select_related("head").order_by("number"))
+    members = list(
+        persons(user).filter(membership__household__in=homes).select_related("membership", "grid")
+        .order_by(_relation_order("membership__relation"), "birth_date")
+    )
+    others = list(persons(user).filter(dwelling=dwelling).exclude(membership__household__in=homes).select_related("grid").order_by("name"))
+    cards = person_cards(user, members + others, what=f"dwelling {dwelling.pk}", today=today, current_only=True)
+    card_of = {c["id"]: c for c in cards}
+    by_home: dict[int, list] = {h.pk: [] for h in homes}
+    for p in members:
+        m = p.membership
+        by_home[m.household_id].append({**card_of[p.pk], "relation": m.relation, "relation_label": m.get_relation_display()})
+    ids = [c["id"] for c in cards]
+    b = dwelling.building
+    return {
+        "dwelling": {
+            **_dwelling_ref(dwelling), "use": dwelling.use, "use_label": dwelling.get_use_display(), "area_m2": dwelling.area_m2,
+            "owner": dwelling.owner.name if dwelling.owner else dwelling.owner_name,
+        },
+        "building": {"id": b.pk, "code": b.code, "name": b.name},
+        "rental": rental,
+        "households": [
+            {"id": h.pk, "number": h.number, "kind": h.kind, "kind_label": h.get_kind_display(),
+             "head": h.head.name if h.head else None, "members": by_home[h.pk]}
+            for h in homes
+        ],
+        "other_residents": [card_of[p.pk] for p in others],
+        "visits": _visits(user, Q(household__in=homes) | Q(person_id__in=ids)),
+        "events": _events(user, Q(involved_persons__in=ids) | Q(building_id=b.pk)),
+        "sensitive": full,
+    }

@@ -1,11 +1,17 @@
 """Reads over buildings and other places, always scoped to the caller's area."""
+import datetime as dt
+
 from django.contrib.gis.geos import Polygon
-from django.db.models import QuerySet
+from django.db.models import (
+    Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When,
+)
+from django.db.models.functions import Coalesce
+from django.utils import timezone
 
 from gridmap.core.geojson import feature_collection
 from gridmap.core.scoping import scope
 
-from .models import Building
+from .models import Building, Dwelling, DwellingUse
 
 
 def buildings(user) -> QuerySet[Building]:
@@ -25,3 +31,124 @@ def building_layer(user, bbox: tuple[float, float, float, float]) -> str:
         buildings_in_bbox(user, bbox), "footprint",
         {"id": "id", "code": "code", "name": "name", "floors_above": "floors_above", "use": "use", "grid": "grid__code"},
     )
+
+
+# --- the floor table (楼盘表): building → floors × units → dwellings with their tags -------------
+
+def user_name(user) -> str | None:
+    """How a staff member is named on screen: family + given name, else the username."""
+    if user is None:
+        return None
+    return f"{user.last_name}{user.first_name}" or user.username
+
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def dwellings(user) -> QuerySet[Dwelling]:
+    """Dwellings in the caller's area (placed through their building)."""
+    return scope(Dwelling.objects.all(), user, location="building__location")
+
+
+def building_card(building: Building) -> dict:
+    grid = building.grid
+    return {
+        "id": building.pk, "code": building.code, "name": building.name, "address": building.address,
+        "use": building.use, "use_label": building.get_use_display(),
+        "floors_above": building.floors_above, "floors_below": building.floors_below,
+        "units": building.units, "rooms_per_floor": building.rooms_per_floor,
+        "height_m": building.height_m, "year_built": building.year_built,
+        "property_manager": building.property_manager,
+        "building_head": building.building_head.name if building.building_head else None,
+        "grid": grid and {"id": grid.pk, "code": grid.code, "name": grid.name, "leader": user_name(grid.leader)},
+    }
+
+
+def _count(qs: QuerySet, fk: str = "dwelling"):
+    """A correlated COUNT(*) of `qs` rows per dwelling, 0 when none."""
+    counted = qs.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def tagged_dwellings(user, building: Building, today: dt.date | None = None) -> QuerySet[Dwelling]:
+    """The building's dwellings, each annotated in SQL (one statement) with its tags:
+    n_households, n_residents, n_floating (流动人口 living there), has_welfare (a current welfare
+    record the caller may see), elderly_alone ('record': a current 空巢老人 record; 'alone60': the
+    only resident is aged 60 or more) and, for roles that see sensitive data only, has_special (a current
+    special-group record the caller may see, sealed ones only for the sealing role)."""
+    from gridmap.people.models import Household, Person, ResidenceType, WelfareKind
+    from gridmap.people.selectors import special_group_records, welfare_records
+
+    today = today or timezone.localdate()
+    current = Q(end__isnull=True) | Q(end__gte=today)
+    residents = Person.objects.filter(dwelling=OuterRef("pk"))
+    welfare = welfare_records(user).filter(current, person__dwelling=OuterRef("pk"))
+    qs = (
+        Dwelling.objects.filter(building=building)
+        .annotate(
+            n_households=_count(Household.objects.all()),
+            n_residents=_count(Person.objects.all()),
+            n_floating=_count(Person.objects.filter(residence_type=ResidenceType.FLOATING)),
+            has_welfare=Exists(welfare),
+            elderly_alone=Case(
+                When(Exists(welfare.filter(kind=WelfareKind.EMPTY_NEST)), then=Value("record")),
+                When(Q(n_residents=1) & Exists(residents.filter(birth_date__lte=years_before(today, 60))), then=Value("alone60")),
+                default=Value(None), output_field=CharField(),
+            ),
+        )
+        .order_by("-floor", "unit", "room")
+    )
+    if user.sees_sensitive:
+        qs = qs.annotate(has_special=Exists(special_group_records(user).filter(current, person__dwelling=OuterRef("pk"))))
+    return qs
+
+
+TAGS = ("floating", "special", "welfare", "elderly_alone")
+
+
+def floor_table(user, pk: int, today: dt.date | None = None) -> dict:
+    """A building's card and its floor table (楼盘表), top floor first; cells are floor × unit
+    and hold the dwellings with their tags, plus totals for the legend. Two queries.
+    Raises Building.DoesNotExist outside the caller's area."""
+    building = buildings(user).select_related("grid__leader", "building_head").get(pk=pk)
+    rows = list(tagged_dwellings(user, building, today).values(
+        "id", "unit", "floor", "room", "use", "area_m2", "n_households", "n_residents", "n_floating",
+        "has_welfare", "elderly_alone", *(["has_special"] if user.sees_sensitive else []),
+    ))
+    labels = dict(DwellingUse.choices)
+    # Declared floors (no floor 0) and units, plus any a dwelling is recorded on.
+    floors = set(range(1, building.floors_above + 1)) | set(range(-building.floors_below, 0)) | {r["floor"] for r in rows}
+    units = sorted(set(range(1, building.units + 1)) | {r["unit"] for r in rows})
+    cells = {(f, u): [] for f in floors for u in units}
+    totals = {"dwellings": len(rows), **{use: 0 for use in DwellingUse.values},
+              "households": 0, "residents": 0, "floating_residents": 0,
+              **{tag: 0 for tag in TAGS if tag != "special" or user.sees_sensitive}}
+    for r in rows:
+        cell = {
+            "id": r["id"], "room": r["room"], "use": r["use"], "use_label": labels.get(r["use"], r["use"]),
+            "area_m2": r["area_m2"], "households": r["n_households"], "residents": r["n_residents"],
+            "floating": r["n_floating"], "welfare": r["has_welfare"], "elderly_alone": r["elderly_alone"],
+            **({"special": r["has_special"]} if user.sees_sensitive else {}),
+        }
+        tags = [t for t in TAGS if cell.get(t)]
+        cells[(r["floor"], r["unit"])].append({**cell, "tags": tags})
+        totals[r["use"]] = totals.get(r["use"], 0) + 1
+        totals["households"] += r["n_households"]
+        totals["residents"] += r["n_residents"]
+        totals["floating_residents"] += r["n_floating"]
+        for t in tags:
+            totals[t] += 1
+    return {
+        "building": building_card(building),
+        "units": units,
+        "floors": [
+            {"floor": f, "label": f"{f}F" if f > 0 else f"B{-f}", "cells": [{"unit": u, "dwellings": cells[(f, u)]} for u in units]}
+            for f in sorted(floors, reverse=True)
+        ],
+        "totals": totals,
+        "sensitive": user.sees_sensitive,
+    }

@@ -51,9 +51,11 @@ def test_grid_leader_sees_own_grid_and_its_buildings(live_server, page, artifact
     assert sorted(page.locator("path.gm-building").evaluate_all("els => els.map(e => e.dataset.code)")) == ["A-1", "A-2", "A-3"]
     page.screenshot(path=str(artifacts / "map_buildings.png"))
 
-    # A building's popup shows what the map knows of it.
+    # Clicking a building opens its floor table in the side panel (tests/browser/test_floor_table.py).
     page.locator('path.gm-building[data-code="A-1"]').click()
-    assert "A-1栋" in page.inner_text(".leaflet-popup-content")
+    page.wait_for_selector("#gm-panel[data-state=ready][data-view=building]")
+    assert page.inner_text("#gm-panel-title") == "A-1栋"
+    page.keyboard.press("Escape")
 
     # The layer switcher hides and shows the buildings.
     switcher = page.locator(".leaflet-control-layers-overlays label")

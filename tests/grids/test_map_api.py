@@ -116,7 +116,8 @@ def test_home_requires_login_and_renders_for_leader(client, tree, leader_a):
     config = res.context["config"]
     assert config["levels"] == ["grid"]
     assert config["extent"] == pytest.approx((113.90, 22.50, 113.95, 22.60))
-    assert config["api"] == {"areas": AREAS, "buildings": BUILDINGS}
+    assert config["api"] == {"areas": AREAS, "buildings": BUILDINGS, "buildingFloors": "/api/buildings/{id}/floors/",
+                             "dwelling": "/api/dwellings/{id}/", "person": "/api/persons/{id}/"}
     assert b'id="gridmap-config"' in res.content and b"gridmap/map.js" in res.content
     assert "网格地图" in res.content.decode()  # Chinese by default
     assert "Grid map" in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

@@ -1,10 +1,12 @@
 // gridmap's home map: the caller's areas and buildings on a clean offline base.
 // Layers come as GeoJSON from /api/map/… (scoped on the server); no tiles unless configured.
 import * as L from "leaflet";
+import { createFloorPanel } from "./floors.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
 const el = document.getElementById("map");
+const panel = createFloorPanel(config);  // building → floors → household → person
 
 // Outline styles of the levels above the grid; grids are filled, one colour per neighbourhood.
 const OUTLINE = {
@@ -128,8 +130,9 @@ const buildings = L.geoJSON(null, {
   style: (f) => ({ color: "#5d4037", weight: 0.8, fillColor: USE_COLOUR[f.properties.use] || "#bcaaa4", fillOpacity: 0.85 }),
   onEachFeature: (f, layer) => {
     const p = f.properties;
-    layer.bindPopup(`<table class="gm-popup"><caption>${esc(p.name)}</caption>${row(T.buildings, p.code)}`
-      + `${row(T.floors, p.floors_above)}${row(T.use, config.uses[p.use] || p.use)}${row(T.gridCode, p.grid || "—")}</table>`);
+    // A click opens the building's floor table in the side panel; the tooltip names it.
+    layer.bindTooltip(`${esc(p.name)} · ${esc(p.floors_above)}${esc(T.floorsShort)}`, { sticky: true, className: "gm-building-tip" });
+    layer.on("click", () => panel.openBuilding(p.id));
     layer.on("add", () => tag(layer, "building", p));
   },
 });
@@ -235,5 +238,5 @@ map.on("moveend", refreshBuildings);
 map.on("overlayadd", (e) => {
   if (e.layer === buildings) { loadedBox = null; refreshBuildings(); } else updateLabels();
 });
-window.gridmap = { map, layers, config };
+window.gridmap = { map, layers, config, panel };
 load();
