@@ -16,10 +16,20 @@ def log_channel(user, event, kind, text):
 
 
 def send(user, event, kind: str, text: str) -> Notification:
-    note = Notification.objects.create(user=user, event=event, kind=kind, text=text[:300])
+    note = store(user, event, kind, text)
+    deliver(user, event, kind, text)
+    return note
+
+
+def store(user, event, kind: str, text: str) -> Notification:
+    """send()'s first half: the inbox row."""
+    return Notification.objects.create(user=user, event=event, kind=kind, text=text[:300])
+
+
+def deliver(user, event, kind: str, text: str) -> None:
+    """send()'s second half: every outside channel."""
     for path in settings.GRIDMAP_NOTIFY_CHANNELS:
         import_string(path)(user, event, kind, text)
-    return note
 
 
 def mark_read(user, ids=None) -> int:

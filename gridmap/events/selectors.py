@@ -3,8 +3,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
-from django.contrib.gis.measure import D
 from django.db import connection
 from django.db.models import Case, CharField, DateTimeField, Q, QuerySet, Value, When
 from django.db.models.functions import Coalesce
@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from gridmap.grids.models import Area, Level
 
-from .models import Category, Duty, Event, HandlingLevel, Leave, Notification, TimeLimit, Urgency
+from .calendar import WorkCalendar
+from .models import CalendarDay, Category, Duty, Event, HandlingLevel, Leave, Notification, TimeLimit, Urgency
 from .workflow import SYSTEM, allowed_actions
 
 LEVEL_OF_AREA = {HandlingLevel.GRID: Level.GRID, HandlingLevel.COMMUNITY: Level.COMMUNITY,
@@ -22,27 +23,95 @@ NEXT_LEVEL = {HandlingLevel.GRID: HandlingLevel.COMMUNITY, HandlingLevel.COMMUNI
               HandlingLevel.DEPARTMENT: HandlingLevel.DISTRICT}
 
 
+@dataclass(frozen=True)
+class Rules:
+    """What routing and deadlines read from the configuration: the category tree (parents linked in
+    memory, time limits prefetched) and the working-day calendar. Cached per process and reused
+    while `stamp`, a fingerprint of those tables read with every report, is unchanged."""
+    stamp: str
+    categories: dict[int, Category]
+    calendar: WorkCalendar
+
+    def category(self, category: Category) -> Category:
+        """The cached node of `category` (whose lineage and limits walk memory)."""
+        return self.categories.get(category.pk, category)
+
+
+# a fingerprint of every row of the three tables Rules holds: any insert, update or delete, by any
+# process, through the ORM, admin, a migration or raw SQL, changes it (a sum of 64-bit row hashes)
+RULES_STAMP_SQL = " || ':' || ".join(
+    f"(SELECT count(*) || '/' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {model._meta.db_table} t)"
+    for model in (Category, TimeLimit, CalendarDay)
+)
+_rules: Rules | None = None
+
+
+def rules(stamp: str) -> Rules:
+    """The configuration as of `stamp` (from RULES_STAMP_SQL): this process's copy if it is that
+    version, else read afresh (three queries) and kept."""
+    global _rules
+    cached = _rules
+    if cached is not None and cached.stamp == stamp:
+        return cached
+    nodes = {c.pk: c for c in Category.objects.prefetch_related("time_limits")}
+    for c in nodes.values():
+        c.parent = nodes.get(c.parent_id)  # fills the FK cache: lineage() walks memory
+    _rules = Rules(stamp, nodes, WorkCalendar())
+    return _rules
+
+
 @dataclass
 class Placement:
     grid: Area | None
     outside: bool  # not inside any grid (nearest grid, or triage)
+    building_id: int | None = None  # the building whose footprint holds the point
+    rules: Rules | None = None  # the configuration, current as of this placement
 
 
-def place_point(point: Point) -> Placement:
+# who takes the events of area `a` on day `q.day` (responsible_for's rule): the on-duty worker,
+# else the area's leader; and that person's deputy if they are on leave that day
+PEOPLE_SQL = f"""SELECT pp.person AS person_on_day,
+           (SELECT l.deputy_id FROM {Leave._meta.db_table} l
+            WHERE l.user_id = pp.person AND l.start <= q.day AND l."end" >= q.day ORDER BY l.id LIMIT 1) AS deputy_on_day
+    FROM (SELECT coalesce((SELECT d.user_id FROM {Duty._meta.db_table} d WHERE d.area_id = a.id AND d.day = q.day LIMIT 1),
+                          a.leader_id) AS person) pp"""
+# the area's own columns, without its boundary (nothing on the report path draws it)
+AREA_COLUMNS = ", ".join(f"a.{f.column}" for f in Area._meta.concrete_fields if f.name not in ("id", "boundary"))
+
+
+def place_point(point: Point, day: dt.date) -> Placement:
     """The grid of a reported point: the foundation's rule (lowest code on shared edges); else the
-    nearest grid within settings.EVENT_NEAREST_GRID_M metres, flagged; else none (triage)."""
-    with connection.cursor() as cur:
-        cur.execute(
-            """SELECT coalesce(gridmap_grid_at(p), (
-                   SELECT a.id FROM grids_area a JOIN grids_gridlayer l ON l.id = a.layer_id AND l.is_primary
-                   WHERE a.level = 'grid' AND ST_DWithin(a.boundary::geography, p::geography, %s)
-                   ORDER BY ST_Distance(a.boundary::geography, p::geography), a.code LIMIT 1)),
-                   gridmap_grid_at(p) IS NULL
-               FROM (SELECT ST_GeomFromEWKB(%s) AS p) s""",
-            [settings.EVENT_NEAREST_GRID_M, bytes(point.ewkb)],
-        )
-        grid_id, outside = cur.fetchone()
-    return Placement(Area.objects.select_related("leader").filter(pk=grid_id).first() if grid_id else None, outside)
+    nearest grid within settings.EVENT_NEAREST_GRID_M metres, flagged; else none (triage). In the
+    same query: the building at the point, the current Rules' stamp, and who takes the grid's
+    events on `day` (kept on the grid for responsible_for, which then needs no query)."""
+    from gridmap.places.models import Building
+
+    rows = Area.objects.raw(
+        f"""WITH s AS MATERIALIZED (  -- gridmap_grid_at once (materialised: not re-run per reference)
+                SELECT p, gridmap_grid_at(p) AS inside FROM (SELECT ST_GeomFromEWKB(%s) AS p) s0),
+            g AS MATERIALIZED (SELECT s.p, s.inside IS NULL AS outside, coalesce(s.inside, (
+                SELECT n.id FROM grids_area n JOIN grids_gridlayer l ON l.id = n.layer_id AND l.is_primary
+                WHERE n.level = 'grid' AND ST_DWithin(n.boundary::geography, s.p::geography, %s)
+                ORDER BY ST_Distance(n.boundary::geography, s.p::geography), n.code LIMIT 1)) AS id FROM s)
+            SELECT g.id, {AREA_COLUMNS}, g.outside, people.*, q.day AS people_day,
+                   (SELECT b.id FROM {Building._meta.db_table} b WHERE ST_Intersects(b.footprint, g.p)
+                    ORDER BY b.code LIMIT 1) AS building_id,
+                   {RULES_STAMP_SQL} AS rules_stamp
+            FROM g CROSS JOIN (SELECT %s::date AS day) q
+            LEFT JOIN grids_area a ON a.id = g.id
+            LEFT JOIN LATERAL ({PEOPLE_SQL}) people ON a.id IS NOT NULL""",
+        [bytes(point.ewkb), settings.EVENT_NEAREST_GRID_M, day],
+    )
+    (row,) = rows  # always one row: the grid, or one with a NULL id when there is none
+    return Placement(row if row.pk else None, row.outside, row.building_id, rules(row.rules_stamp))
+
+
+def reported_before(client_id) -> Event | None:
+    """The event already stored under this client id (an offline resend), if any."""
+    with connection.cursor() as cur:  # the hot path asks this of every report: a plain indexed lookup
+        cur.execute(f"SELECT id FROM {Event._meta.db_table} WHERE client_id = %s", [client_id])
+        row = cur.fetchone()
+    return Event.objects.get(pk=row[0]) if row else None
 
 
 def triage_area(point: Point) -> Area | None:
@@ -72,12 +141,21 @@ def available(user, day: dt.date):
 
 def responsible_for(area: Area | None, day: dt.date):
     """Who takes an area's events today: the on-duty worker if a roster exists, else the leader;
-    a deputy stands in for someone on leave. None when nobody is named (the queue stays open)."""
+    a deputy stands in for someone on leave. None when nobody is named (the queue stays open).
+    One query for the ids (none for a grid from place_point for this day), plus the user's row."""
     if area is None:
         return None
-    on_duty = list(Duty.objects.filter(area=area, day=day).values_list("user_id", flat=True)[:1])  # one per area and day
-    person = Duty._meta.get_field("user").related_model.objects.get(pk=on_duty[0]) if on_duty else area.leader
-    return available(person, day) if person else None
+    people = area
+    if getattr(area, "people_day", None) != day:
+        (people,) = Area.objects.raw(
+            f"""SELECT a.id, people.* FROM grids_area a CROSS JOIN (SELECT %s::date AS day) q
+                CROSS JOIN LATERAL ({PEOPLE_SQL}) people WHERE a.id = %s""", [day, area.pk])
+    who = people.deputy_on_day or people.person_on_day
+    if who is None:
+        return None
+    if who == area.leader_id:
+        return area.leader
+    return get_user_model().objects.get(pk=who)
 
 
 def department_handler(department, day: dt.date):
@@ -160,16 +238,25 @@ def with_clock(qs: QuerySet[Event], now: dt.datetime | None = None) -> QuerySet[
     ))
 
 
-def possible_duplicates(event: Event) -> QuerySet[Event]:
-    """Earlier events of the same category within 50 m and 24 h, or in the same building."""
-    window = event.reported_at - dt.timedelta(hours=24)
+def possible_duplicates(event: Event) -> list[int]:
+    """The ids of earlier events of the same category within 50 m and 24 h, or in the same
+    building, newest first."""
     metres = settings.EVENT_DUPLICATE_M
     # an index-friendly box in degrees (loose enough at any latitude China spans), then exact metres
-    near = Q(point__dwithin=(event.point, metres / 111_320 * 1.5), point__distance_lte=(event.point, D(m=metres)))
-    qs = Event.objects.filter(category=event.category, reported_at__gte=window, reported_at__lte=event.reported_at).exclude(pk=event.pk)
+    same = "(ST_DWithin(e.point, s.p, %s) AND ST_DistanceSphere(e.point, s.p) <= %s)"
+    params = [metres / 111_320 * 1.5, metres]
     if event.building_id:
-        return qs.filter(near | Q(building_id=event.building_id))
-    return qs.filter(near)
+        same, params = f"({same} OR e.building_id = %s)", [*params, event.building_id]
+    if event.pk is not None:
+        same, params = f"{same} AND e.id <> %s", [*params, event.pk]
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT e.id FROM {Event._meta.db_table} e, (SELECT ST_GeomFromEWKB(%s) AS p) s
+                WHERE e.category_id = %s AND e.reported_at >= %s AND e.reported_at <= %s AND {same}
+                ORDER BY e.reported_at DESC""",
+            [bytes(event.point.ewkb), event.category_id, event.reported_at - dt.timedelta(hours=24), event.reported_at, *params],
+        )
+        return [pk for (pk,) in cur.fetchall()]
 
 
 def open311_events() -> QuerySet[Event]:

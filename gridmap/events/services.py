@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
-from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Satisfaction
+from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Notification, Satisfaction
 from .workflow import FINAL_STATES, Action, State, transition
 
 
@@ -36,37 +36,56 @@ def check_point(lon: float, lat: float) -> Point:
     return Point(lon, lat, srid=4326)
 
 
-def _next_number(prefix: str, day: dt.date) -> str:
+def _give_number(event: Event, prefix: str, day: dt.date, note: Notification | None = None) -> None:
+    """Draw the event's readable number (prefix, date, the day's count) and put it in place of the
+    provisional one, in the event and in `note` (its inbox message), in one statement. It locks
+    the day's counter row until the commit: a report draws it last, with nothing left to send."""
+    counter, events, notes = EventCounter._meta.db_table, Event._meta.db_table, Notification._meta.db_table
+    provisional = event.number
     with connection.cursor() as cur:
         cur.execute(
-            f"""INSERT INTO {EventCounter._meta.db_table} (prefix, day, last) VALUES (%s, %s, 1)
-                ON CONFLICT (prefix, day) DO UPDATE SET last = {EventCounter._meta.db_table}.last + 1
-                RETURNING last""",
-            [prefix, day],
+            f"""WITH n AS (INSERT INTO {counter} (prefix, day, last) VALUES (%s, %s, 1)
+                           ON CONFLICT (prefix, day) DO UPDATE SET last = {counter}.last + 1
+                           RETURNING last),
+                     e AS (UPDATE {events} SET number = %s || lpad(n.last::text, greatest(4, length(n.last::text)), '0')
+                           FROM n WHERE {events}.id = %s RETURNING number),
+                     m AS (UPDATE {notes} SET text = replace(text, %s, e.number) FROM e WHERE {notes}.id = %s)
+                SELECT number FROM e""",
+            [prefix, day, f"{prefix}{day:%Y%m%d}", event.pk, provisional, note.pk if note else None],
         )
-        (n,) = cur.fetchone()
-    return f"{prefix}{day:%Y%m%d}{n:04d}"
+        (event.number,) = cur.fetchone()
+    if note is not None:
+        note.text = note.text.replace(provisional, event.number)
 
 
-def _set_clock(event: Event, start: dt.datetime, calendar: WorkCalendar | None = None) -> None:
-    limit = selectors.time_limit(event.category, event.urgency)
+def _set_clock(event: Event, start: dt.datetime, rules: selectors.Rules | None = None) -> None:
+    """Due and warning times from the category's limit (with `rules`: the cached configuration)."""
+    category = rules.category(event.category) if rules else event.category
+    limit = selectors.time_limit(category, event.urgency)
     if limit is None:
         event.due_at = event.warn_at = None
         return
-    event.due_at = (calendar or WorkCalendar()).add(start, limit.amount, limit.unit)
+    event.due_at = (rules.calendar if rules else WorkCalendar()).add(start, limit.amount, limit.unit)
     event.warn_at = start + (event.due_at - start) * limit.warn_at
     event.warned = False
 
 
-def _log(event: Event, action: str, actor, from_status: str, *, note="", point=None, assignee=None, at=None,
-         seq: int | None = None) -> EventAction:
-    """Append one step; `seq` only where the caller knows it (a report's first steps)."""
+def _step(event: Event, action: str, actor, from_status: str, *, note="", point=None, assignee=None, at=None,
+          seq: int | None = None) -> EventAction:
+    """One step of the log, not yet saved; `seq` only where the caller knows it (a report's first steps)."""
     if seq is None:
         seq = (event.actions.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
-    return EventAction.objects.create(
+    return EventAction(
         event=event, seq=seq, action=action, from_status=from_status, to_status=event.status,
         actor=actor, at=at or timezone.now(), note=note, point=point, assignee=assignee,
     )
+
+
+def _log(event: Event, action: str, actor, from_status: str, **kw) -> EventAction:
+    """Append one step."""
+    step = _step(event, action, actor, from_status, **kw)
+    step.save(force_insert=True)
+    return step
 
 
 def _route(event: Event, day: dt.date, level: str | None = None) -> None:
@@ -91,9 +110,11 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
                  accuracy_m: float | None = None, address: str = "", reporter_name: str = "",
                  reporter_phone: str = "", photos=(), now: dt.datetime | None = None) -> Report:
     """上报: store the report, place it (grid → handling area → person), start its clock and put
-    it in the assignee's inbox, all at once. A resend with the same client id returns the first."""
+    it in the assignee's inbox, all at once. A resend with the same client id returns the first.
+    Everything is worked out first; then the event is inserted with its log and duplicate links,
+    and the readable number is drawn last (its counter row stays locked until the commit)."""
     if client_id is not None:
-        existing = Event.objects.filter(client_id=client_id).first()
+        existing = selectors.reported_before(client_id)
         if existing:
             return Report(existing, False)
     if not description or not description.strip():
@@ -102,63 +123,70 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
         raise ValidationError({"category": f"category {category.code} is not in use"})
     point = check_point(lon, lat)
     now = now or timezone.now()
-    placement = selectors.place_point(point)
+    day = now.astimezone(TZ).date()
+    placement = selectors.place_point(point, day)
     county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
     cid = client_id or uuid.uuid4()
     event = Event(
-        # provisional (unique: the client id); the readable number is drawn at the end, so that
-        # concurrent reports queue on the per-day counter row only for the last statements
+        # provisional (unique: the client id) until the readable number is drawn at the end
         number=cid.hex, client_id=cid,
         category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
         description=description.strip(), channel=channel, reporter=reporter,
         reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
         grid=placement.grid, outside_grid=placement.outside, status=State.REPORTED,
+        building_id=placement.building_id,
     )
-    event.building_id = _building_at(point)
     if placement.grid is None:
         event.area = selectors.triage_area(point)
         event.level = HandlingLevel.COMMUNITY if event.area else HandlingLevel.DISTRICT
-    _set_clock(event, now)
+    _set_clock(event, now, placement.rules)
+    steps = [_step(event, Action.REPORT, reporter, "", point=point, at=now, seq=1)]
+    if placement.grid is not None:
+        event.status = State.ACCEPTED
+        steps.append(_step(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now, seq=2))
+        _route(event, day, placement.rules.category(category).effective_level())
+        if event.assignee_id:
+            event.status = State.ASSIGNED
+            steps.append(_step(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now, seq=3,
+                               note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else "")))
+    duplicates = selectors.possible_duplicates(event)
     try:
-        with transaction.atomic():
-            event.save()
+        with transaction.atomic(savepoint=client_id is not None):  # a fresh uuid cannot collide
+            event.save(force_insert=True)
     except IntegrityError:
         # the same client id raced in from a second connection: that one is the report
         if client_id is not None and Event.objects.filter(client_id=client_id).exists():
             return Report(Event.objects.get(client_id=client_id), False)
         raise
-    first = _log(event, Action.REPORT, reporter, "", point=point, at=now, seq=1)
-    if placement.grid is not None:
-        event.status = State.ACCEPTED
-        _log(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now, seq=2)
-        _route(event, now.astimezone(TZ).date())
-        if event.assignee_id:
-            event.status = State.ASSIGNED
-            _log(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now, seq=3,
-                 note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else ""))
-    links = Event.possible_duplicates.through
-    links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk)
-                               for pk in selectors.possible_duplicates(event).values_list("pk", flat=True)])
-    event.number = _next_number(county, now.astimezone(TZ).date())  # locks the counter row until the commit
-    event.save()
+    first = EventAction.objects.bulk_create(steps)[0]
+    if duplicates:
+        links = Event.possible_duplicates.through
+        links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk) for pk in duplicates])
+    message = _assignment_message(event)  # stored now, with the provisional number that
+    note = notify.store(*message) if message else None  # _give_number replaces, so that the
+    _give_number(event, county, day, note)  # counter row is locked for as little as possible
     for photo in photos:  # after the number: it is part of the storage path
         EventPhoto.objects.create(event=event, action=first, **photo)
-    _notify_assignment(event)
+    if message:
+        user, _event, kind, text = message
+        notify.deliver(user, event, kind, text.replace(cid.hex, event.number))
     return Report(event, True)
 
 
-def _building_at(point: Point) -> int | None:
-    from gridmap.places.models import Building
-
-    return Building.objects.filter(footprint__intersects=point).values_list("pk", flat=True).first()
+def _assignment_message(event: Event) -> tuple | None:
+    """(user, event, kind, text) telling whoever has the event now, or None when nobody is named."""
+    if event.assignee_id:
+        due = f"，期限 {event.due_at.astimezone(TZ):%Y-%m-%d %H:%M}" if event.due_at else ""
+        return event.assignee, event, "assigned", f"新事件 {event.number} {event.category.name}{due}"
+    if event.area and event.area.leader_id:
+        return event.area.leader, event, "triage", f"待分派事件 {event.number} {event.category.name}"
+    return None
 
 
 def _notify_assignment(event: Event) -> None:
-    if event.assignee_id:
-        due = f"，期限 {event.due_at.astimezone(TZ):%Y-%m-%d %H:%M}" if event.due_at else ""
-        notify.send(event.assignee, event, "assigned", f"新事件 {event.number} {event.category.name}{due}")
-    elif event.area and event.area.leader_id:
-        notify.send(event.area.leader, event, "triage", f"待分派事件 {event.number} {event.category.name}")
+    message = _assignment_message(event)
+    if message:
+        notify.send(*message)
 
 
 @transaction.atomic
