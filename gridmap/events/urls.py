@@ -1,11 +1,12 @@
 from django.urls import path
 
-from . import api
+from . import api, map_layer
 
 app_name = "events"
 
 urlpatterns = [
     path("api/events/", api.EventListView.as_view(), name="list"),
+    path("api/events/map/", map_layer.event_map, name="map"),
     path("api/events/report/", api.ReportView.as_view(), name="report"),
     path("api/events/<int:pk>/", api.EventDetailView.as_view(), name="detail"),
     path("api/events/<int:pk>/actions/", api.EventActionView.as_view(), name="actions"),

@@ -62,3 +62,27 @@ def buildings(request):
     """GET ?bbox=w,s,e,n → the visible building footprints in the box."""
     bbox = parse_bbox(request.query_params.get("bbox"))
     return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)
+
+
+# --- search and "my patch" (gridmap/grids/search.py, patch.py) -----------------------------------
+
+@api_view(["GET"])
+def search(request):
+    """GET ?q=… → at most 20 areas, buildings, people, organisations and events in the caller's
+    area, grouped by kind, each with where to fly and what to open (see grids/search.py)."""
+    from rest_framework.response import Response
+
+    from .search import search as run_search
+
+    return Response(run_search(request.user, request.query_params.get("q")))
+
+
+@api_view(["GET"])
+def patch(request):
+    """GET → the caller's patch (grid, area or whole district) with its counts, unread messages
+    and due list (see grids/patch.py)."""
+    from rest_framework.response import Response
+
+    from .patch import patch_summary
+
+    return Response(patch_summary(request.user))

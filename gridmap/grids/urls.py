@@ -8,4 +8,6 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("api/map/areas/", api.areas, name="map-areas"),
     path("api/map/buildings/", api.buildings, name="map-buildings"),
+    path("api/search/", api.search, name="search"),
+    path("api/patch/", api.patch, name="patch"),
 ]

@@ -6,9 +6,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from gridmap.events import map_layer as event_map_layer
 from gridmap.places.models import BuildingUse
 
 from . import selectors
+from .patch import page_text as patch_text
+from .search import page_text as search_text
 from .api import MAX_BBOX_DEGREES
 
 BUILDINGS_MIN_ZOOM = 15
@@ -25,6 +28,8 @@ def home(request):
             "buildingFloors": reverse("places:building-floors", args=[0]).replace("/0/", "/{id}/"),
             "dwelling": reverse("places:dwelling", args=[0]).replace("/0/", "/{id}/"),
             "person": reverse("people:person", args=[0]).replace("/0/", "/{id}/"),
+            "search": reverse("grids:search"), "patch": reverse("grids:patch"),  # search.js, patch.js
+            "inbox": reverse("event_pages:inbox"),
         },
         "extent": selectors.visible_extent(user),
         "center": leaflet["DEFAULT_CENTER"],
@@ -52,8 +57,10 @@ def home(request):
             "noLeader": _("not assigned"),
             "floorsShort": pgettext("number of floors", "F"),
             **panel_text(),
+            **search_text(), **patch_text(),
         },
     }
+    config["events"] = event_map_layer.page_config(user)  # events layer and panel (events_layer.js, event_panel.js)
     return render(request, "map.html", {"config": config})
 
 

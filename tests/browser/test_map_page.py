@@ -59,7 +59,8 @@ def test_grid_leader_sees_own_grid_and_its_buildings(live_server, page, artifact
 
     # The layer switcher hides and shows the buildings.
     switcher = page.locator(".leaflet-control-layers-overlays label")
-    assert [t.strip() for t in switcher.all_inner_texts()] == ["网格", "楼栋"]  # grids and buildings for a grid leader; Chinese by default
+    page.wait_for_function("document.querySelectorAll('.leaflet-control-layers-overlays label').length === 3")  # events join when loaded
+    assert [t.strip() for t in switcher.all_inner_texts()] == ["网格", "楼栋", "事件"]  # grids, buildings, events for a grid leader; Chinese by default
     switcher.nth(1).locator("input").uncheck()
     assert page.locator("path.gm-building").count() == 0
     switcher.nth(1).locator("input").check()
@@ -79,7 +80,8 @@ def test_centre_admin_sees_whole_district(live_server, page, artifacts, tree, ma
     assert page.locator("path.gm-grid").count() == 2
     for kind in ("district", "street", "community"):
         assert page.locator(f"path.gm-{kind}").count() == 1
-    assert page.locator(".leaflet-control-layers-overlays label").count() == 4  # streets, communities, grids, buildings
+    # streets, communities, grids, buildings, events
+    page.wait_for_function("document.querySelectorAll('.leaflet-control-layers-overlays label').length === 5")
     colours = page.locator("path.gm-grid").evaluate_all("els => els.map(e => e.getAttribute('fill'))")
     assert len(set(colours)) == 2  # neighbouring grids are coloured apart
     page.screenshot(path=str(artifacts / "map_centre.png"))

@@ -53,7 +53,7 @@ def test_grid_leader_gets_only_their_subtree(client, tree, leader_a, houses):
         assert codes(get_json(client, AREAS, level=level)) == []
     buildings = get_json(client, BUILDINGS, bbox=VIEW)
     assert codes(buildings) == ["A-1", "A-2"]
-    assert set(buildings["features"][0]["properties"]) == {"id", "code", "name", "floors_above", "use", "grid"}
+    assert set(buildings["features"][0]["properties"]) == {"id", "code", "name", "floors_above", "height_m", "use", "grid"}
     assert buildings["features"][0]["properties"]["grid"] == tree["a"].code
 
 
@@ -117,7 +117,8 @@ def test_home_requires_login_and_renders_for_leader(client, tree, leader_a):
     assert config["levels"] == ["grid"]
     assert config["extent"] == pytest.approx((113.90, 22.50, 113.95, 22.60))
     assert config["api"] == {"areas": AREAS, "buildings": BUILDINGS, "buildingFloors": "/api/buildings/{id}/floors/",
-                             "dwelling": "/api/dwellings/{id}/", "person": "/api/persons/{id}/"}
+                             "dwelling": "/api/dwellings/{id}/", "person": "/api/persons/{id}/",
+                             "search": "/api/search/", "patch": "/api/patch/", "inbox": "/inbox/"}
     assert b'id="gridmap-config"' in res.content and b"gridmap/map.js" in res.content
     assert "网格地图" in res.content.decode()  # Chinese by default
     assert "Grid map" in client.get("/", HTTP_ACCEPT_LANGUAGE="en").content.decode()

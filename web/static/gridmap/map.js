@@ -2,6 +2,11 @@
 // Layers come as GeoJSON from /api/map/… (scoped on the server); no tiles unless configured.
 import * as L from "leaflet";
 import { createFloorPanel } from "./floors.js";
+import { Buildings25D } from "./buildings25d.js";
+import { createSearch } from "./search.js";
+import { createPatchCard } from "./patch.js";
+import { createEventsLayer } from "./events_layer.js";
+import { createEventPanel } from "./event_panel.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
@@ -132,9 +137,15 @@ const buildings = L.geoJSON(null, {
     const p = f.properties;
     // A click opens the building's floor table in the side panel; the tooltip names it.
     layer.bindTooltip(`${esc(p.name)} · ${esc(p.floors_above)}${esc(T.floorsShort)}`, { sticky: true, className: "gm-building-tip" });
-    layer.on("click", () => panel.openBuilding(p.id));
+    // From zoom 16 the click goes to the building drawn on top there in 2.5D (buildings25d.js).
+    layer.on("click", (e) => panel.openBuilding(buildings25d.pick(e.containerPoint)?.id ?? p.id));
     layer.on("add", () => tag(layer, "building", p));
   },
+});
+// From zoom 16 the same footprints are drawn extruded by their floors, shown with the flat layer.
+const buildings25d = new Buildings25D({
+  source: buildings, colour: (p) => USE_COLOUR[p.use] || "#bcaaa4", onClick: (b) => panel.openBuilding(b.id),
+  tooltip: (b) => `${esc(b.name)} · ${esc(b.floors)}${esc(T.floorsShort)}`,
 });
 let loadedBox = null;
 let inFlight = null;
@@ -168,6 +179,7 @@ async function refreshBuildings() {
     const data = await getJSON(`${config.api.buildings}?bbox=${q}`, inFlight.signal);
     buildings.clearLayers();
     buildings.addData(data);
+    buildings25d.setData(data.features);
     loadedBox = box;
     el.dataset.buildings = String(data.features.length);
   } catch (err) {
@@ -239,4 +251,13 @@ map.on("overlayadd", (e) => {
   if (e.layer === buildings) { loadedBox = null; refreshBuildings(); } else updateLabels();
 });
 window.gridmap = { map, layers, config, panel };
+window.gridmap.buildings25d = buildings25d;
+// The header's search box and the "my patch" card (search.js, patch.js).
+Object.assign(window.gridmap, { search: createSearch(window.gridmap), patch: createPatchCard(window.gridmap) });
+// Events: clustered markers by clock colour with a filter, and the event panel (/?event=<id> opens one).
+const eventPanel = createEventPanel(config, { map, floors: panel });
+const events = createEventsLayer(map, config, { switcher, status, onOpen: (id) => eventPanel.open(id) });
+eventPanel.onChange = () => events.refresh(true);
+layers.events = events.layer;
+Object.assign(window.gridmap, { events, eventPanel, openEvent: (id) => eventPanel.open(id, { fly: true }) });
 load();

@@ -1,0 +1,213 @@
+"""The map's search box (GET /api/search/?q=…): one query string over areas, buildings, people,
+organisations and events, scoped to the caller's area, at most MAX_RESULTS results grouped by kind.
+
+Every lookup is an indexed one or runs over a small scoped table:
+- area code, building code, person name, event number: prefix (LIKE 'q%') on the existing
+  btree varchar_pattern_ops indexes; ID number and credit code: exact, on their unique indexes;
+- building name / address, organisation name, area name: substring (ILIKE '%q%') over the
+  caller's scoped rows (hundreds to tens of thousands; no trigram index: pg_trgm is not installed,
+  and the queries stay in single-digit milliseconds on the demo district).
+
+ID numbers: a person is found by ID only on an exact match of the whole 18-character resident ID
+(the last character may be x/X), never by a part of it, whatever the role. Results always show
+the ID masked: a list of names needs no full numbers, so a search writes no access-log rows; the
+person panel shows (and logs) the full record for roles that may see it.
+"""
+import re
+
+from django.contrib.gis.db.models.functions import Envelope
+from django.db.models import Case, IntegerField, Q, Value, When
+from django.db.models.functions import Length
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
+
+from gridmap.core.scoping import mask_id_number, scope
+
+from .selectors import visible_areas
+
+MAX_RESULTS = 20
+MAX_QUERY = 64
+KINDS = ("area", "building", "person", "organisation", "event")
+RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
+CREDIT_CODE = re.compile(r"[0-9A-Za-z]{18}")
+
+
+def normalise(raw: str | None) -> str:
+    """Trimmed, inner runs of white space collapsed, at most MAX_QUERY characters."""
+    return " ".join((raw or "").split())[:MAX_QUERY]
+
+
+def _point(geom) -> list[float] | None:
+    return [round(geom.x, 7), round(geom.y, 7)] if geom is not None else None
+
+
+def _bbox(geom) -> list[float] | None:
+    return [round(v, 7) for v in geom.extent] if geom is not None else None
+
+
+def _exact_first(field: str, value: str):
+    return Case(When(**{field: value}, then=Value(0)), default=Value(1), output_field=IntegerField())
+
+
+# --- one finder per kind: (user, q) → result dicts, at most MAX_RESULTS -------------------------
+
+def find_areas(user, q: str) -> list[dict]:
+    qs = (
+        visible_areas(user)
+        .filter(Q(code__startswith=q) | Q(name__icontains=q))
+        .annotate(exact=_exact_first("code", q), env=Envelope("boundary"))
+        .order_by("exact", Length("name"), "code")
+        .values("id", "code", "name", "level", "env")[:MAX_RESULTS]
+    )
+    from .models import Level
+
+    levels = dict(Level.choices)
+    return [
+        {"kind": "area", "id": a["id"], "label": a["name"], "sublabel": f"{levels.get(a['level'], a['level'])} · {a['code']}",
+         "bbox": _bbox(a["env"]), "point": None, "open": {"area": a["id"]}}
+        for a in qs
+    ]
+
+
+def find_buildings(user, q: str) -> list[dict]:
+    from gridmap.places.selectors import buildings
+
+    qs = (
+        buildings(user)
+        .filter(Q(code__startswith=q) | Q(name__icontains=q) | Q(address__icontains=q))
+        .annotate(exact=_exact_first("code", q), env=Envelope("footprint"))
+        .order_by("exact", Length("name"), "code")
+        .values("id", "code", "name", "address", "location", "env", "grid__name")[:MAX_RESULTS]
+    )
+    return [
+        {"kind": "building", "id": b["id"], "label": b["name"],
+         "sublabel": " · ".join(filter(None, [b["address"], b["code"], b["grid__name"]])),
+         "point": _point(b["location"]), "bbox": _bbox(b["env"]), "open": {"building": b["id"]}}
+        for b in qs
+    ]
+
+
+def find_persons(user, q: str) -> list[dict]:
+    """By the whole resident ID (exact), else by name prefix. Never by a part of an ID number."""
+    from gridmap.people.selectors import persons
+
+    if RESIDENT_ID.fullmatch(q):
+        match = Q(id_number=q.upper())
+    elif any(c.isdigit() for c in q):
+        return []  # names hold no digits: a digit string is an ID fragment, never searched
+    else:
+        match = Q(name__startswith=q)
+    people = list(
+        persons(user).filter(match)
+        .select_related("dwelling__building", "grid")
+        .only("id", "name", "id_number", "residence_type", "dwelling__room", "dwelling__unit",
+              "dwelling__building__id", "dwelling__building__name", "dwelling__building__location", "grid__name")
+        .order_by("name", "id")[:MAX_RESULTS]  # name order: a whole name before longer ones, and LIMIT stops early
+    )
+    results = []
+    for p in people:
+        d = p.dwelling
+        b = d.building if d else None
+        where = f"{b.name} {d.room}" if b else None
+        results.append({
+            "kind": "person", "id": p.pk, "label": p.name,
+            "sublabel": " · ".join(filter(None, [
+                mask_id_number(p.id_number), p.get_residence_type_display(), where])),
+            "point": _point(b.location) if b else None, "bbox": None,
+            "open": {"person": p.pk, **({"building": b.pk} if b else {})},
+        })
+    return results
+
+
+def find_organisations(user, q: str) -> list[dict]:
+    from gridmap.places.models import Organisation
+
+    match = Q(name__icontains=q)
+    if CREDIT_CODE.fullmatch(q):
+        match |= Q(credit_code=q.upper())
+    qs = (
+        scope(Organisation.objects.all(), user)
+        .filter(match)
+        .order_by(Length("name"), "name")
+        .values("id", "name", "credit_code", "address", "location", "building_id", "building__location")[:MAX_RESULTS]
+    )
+    return [
+        {"kind": "organisation", "id": o["id"], "label": o["name"],
+         "sublabel": " · ".join(filter(None, [o["address"], o["credit_code"]])),
+         "point": _point(o["location"] or o["building__location"]), "bbox": None,
+         "open": {"building": o["building_id"]} if o["building_id"] else {}}
+        for o in qs
+    ]
+
+
+def find_events(user, q: str) -> list[dict]:
+    """By event number: exact, or a prefix of at least 6 characters (the date part)."""
+    from gridmap.events.selectors import visible_events
+
+    number = q.upper()
+    if len(number) < 6 or " " in number:
+        return []
+    qs = (
+        visible_events(user)
+        .filter(number__startswith=number)
+        .annotate(exact=_exact_first("number", number))
+        .order_by("exact", "-number")
+        .values("id", "number", "address", "status", "category__name", "point")[:MAX_RESULTS]
+    )
+    from gridmap.events.workflow import State
+
+    states = dict(State.choices)
+    return [
+        {"kind": "event", "id": e["id"], "label": e["number"],
+         "sublabel": " · ".join(filter(None, [e["category__name"], str(states.get(e["status"], e["status"])), e["address"]])),
+         "point": _point(e["point"]), "bbox": None, "open": {"event": e["id"], "url": f"/?event={e['id']}"}}
+        for e in qs
+    ]
+
+
+FINDERS = {"area": find_areas, "building": find_buildings, "person": find_persons,
+           "organisation": find_organisations, "event": find_events}
+
+
+def _share(found: dict[str, list], limit: int) -> dict[str, list]:
+    """At most `limit` results in all, shared round-robin so that every kind with hits shows."""
+    taken = {kind: 0 for kind in found}
+    left = limit
+    while left:
+        progressed = False
+        for kind, rows in found.items():
+            if left and taken[kind] < len(rows):
+                taken[kind] += 1
+                left -= 1
+                progressed = True
+        if not progressed:
+            break
+    return {kind: rows[:taken[kind]] for kind, rows in found.items()}
+
+
+def search(user, raw: str | None, limit: int = MAX_RESULTS) -> dict:
+    """{"query", "results": [...], "groups": [{"kind", "label", "count"}]}: results grouped by kind
+    in KINDS order, each with kind, id, label, sublabel, point ([lon, lat]) and/or bbox
+    ([w, s, e, n]) to fly to, and `open` (what the map opens: building / person / event / area)."""
+    q = normalise(raw)
+    if not q or not user.is_authenticated:
+        return {"query": q, "results": [], "groups": []}
+    found = {kind: FINDERS[kind](user, q) for kind in KINDS}
+    shared = _share({k: v for k, v in found.items() if v}, min(limit, MAX_RESULTS))
+    labels = kind_labels()
+    return {
+        "query": q,
+        "results": [r for kind in KINDS for r in shared.get(kind, [])],
+        "groups": [{"kind": kind, "label": labels[kind], "count": len(shared[kind])} for kind in KINDS if kind in shared],
+    }
+
+
+def kind_labels() -> dict[str, str]:
+    return {"area": pgettext("search group", "Areas"), "building": pgettext("search group", "Buildings"),
+            "person": pgettext("search group", "People"), "organisation": pgettext("search group", "Organisations"),
+            "event": pgettext("search group", "Events")}
+
+
+def page_text() -> dict:
+    """Labels of the search box (web/static/gridmap/search.js)."""
+    return {"searchNone": _("Nothing found in your area"), "searchFailed": _("Search failed")}

@@ -1,0 +1,173 @@
+"""GET /api/events/map/: the events layer of the map page. GeoJSON by PostGIS with only what a
+marker draws, scoped like every events read, filtered by status / category / clock / time,
+limited per request (and saying so), and a bounding box that is checked."""
+import datetime as dt
+import json
+
+import pytest
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from gridmap.events import map_layer
+from gridmap.events.models import Category, Event
+from gridmap.events.workflow import State
+
+URL = "/api/events/map/"
+BOX = "113.90,22.50,114.00,22.60"  # grids A and B
+
+
+@pytest.fixture
+def api():
+    def as_user(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+    return as_user
+
+
+def layer(client, **params):
+    res = client.get(URL, {"bbox": BOX, **params}, HTTP_ACCEPT="application/geo+json")
+    assert res.status_code == 200, res.content
+    assert res["Content-Type"].startswith("application/geo+json")
+    return json.loads(res.content)
+
+
+def ids(body):
+    return sorted(f["id"] for f in body["features"])
+
+
+def set_clock(event, clock):
+    """Move the event's deadline so its clock shows `clock`."""
+    now = timezone.now()
+    due, warn = {"green": (now + dt.timedelta(days=3), now + dt.timedelta(days=2)),
+                 "yellow": (now + dt.timedelta(hours=5), now - dt.timedelta(hours=1)),
+                 "red": (now - dt.timedelta(hours=2), now - dt.timedelta(hours=10))}[clock]
+    Event.objects.filter(pk=event.pk).update(due_at=due, warn_at=warn)
+
+
+def test_features_carry_only_what_a_marker_draws(api, staff, report):
+    e = report(address="科技园1栋", reporter_phone="13800138000")
+    body = layer(api(staff["leader_a"]))
+    assert body["type"] == "FeatureCollection" and body["limit"] == map_layer.MAP_LIMIT and body["truncated"] is False
+    (f,) = body["features"]
+    assert f["id"] == e.pk and f["geometry"] == {"type": "Point", "coordinates": [113.92, 22.55]}
+    assert f["properties"] == {"id": e.pk, "number": e.number, "category": "0101", "category_name": e.category.name,
+                               "status": e.status, "clock": "green"}
+
+
+def test_scoped_to_the_callers_area(api, staff, report):
+    a = report()  # grid A
+    b = report(lon=113.97)  # grid B
+    assert ids(layer(api(staff["leader_a"]))) == [a.pk]
+    assert ids(layer(api(staff["leader_b"]))) == [b.pk]
+    assert ids(layer(api(staff["community"]))) == sorted([a.pk, b.pk])
+    assert ids(layer(api(staff["centre"]))) == sorted([a.pk, b.pk])
+    # reported by them: the patroller of the street sees both, and a grid worker of A only A's
+    assert ids(layer(api(staff["worker_a"]))) == [a.pk]
+    assert api().get(URL, {"bbox": BOX}).status_code in (401, 403)
+
+
+def test_only_the_box(api, staff, report):
+    west = report(lon=113.91)
+    report(lon=113.94)
+    assert ids(layer(api(staff["centre"]), bbox="113.905,22.54,113.915,22.56")) == [west.pk]
+
+
+@pytest.mark.parametrize("bbox, why", [
+    (None, "required"), ("", "required"), ("1,2,3", "four numbers"), ("a,b,c,d", "four numbers"),
+    ("113.9,22.5,nan,22.6", "finite"), ("113.9,22.5,181,22.6", "out of range"),
+    ("114,22.5,113.9,22.6", "west must be less"), ("113.9,22.6,114,22.5", "west must be less"),
+    ("110,20,113,23", "too large"),
+])
+def test_bbox_is_checked(api, staff, bbox, why):
+    params = {} if bbox is None else {"bbox": bbox}
+    res = api(staff["centre"]).get(URL, params)
+    assert res.status_code == 400
+    assert why in res.json()["bbox"]
+
+
+def test_a_district_sized_box_is_allowed(api, staff, report):
+    report()
+    assert len(layer(api(staff["centre"]), bbox="113.5,22.2,114.5,23.0")["features"]) == 1
+
+
+def test_status_filter(api, staff, report):
+    handling = report()
+    assigned = report(lon=113.91)
+    closed = report(lon=113.93)
+    Event.objects.filter(pk=handling.pk).update(status=State.HANDLING)
+    Event.objects.filter(pk=closed.pk).update(status=State.CLOSED)
+    client = api(staff["leader_a"])
+    assert ids(layer(client, status="handling")) == [handling.pk]
+    assert ids(layer(client, status="handling,assigned")) == sorted([handling.pk, assigned.pk])
+    assert ids(layer(client, status=["handling", "closed"])) == sorted([handling.pk, closed.pk])
+    assert ids(layer(client, status="open")) == sorted([handling.pk, assigned.pk])
+    assert ids(layer(client, status="closed")) == [closed.pk]
+    assert ids(layer(client)) == sorted([handling.pk, assigned.pk, closed.pk])
+    res = client.get(URL, {"bbox": BOX, "status": "handling,lost"})
+    assert res.status_code == 400 and "lost" in res.json()["status"]
+
+
+def test_category_filter_takes_the_subtree(api, staff, report):
+    dispute = report()  # 0101 under 01
+    other_code = Category.objects.filter(parent__isnull=False, active=True).exclude(code__startswith="01").order_by("code").first()
+    other = report(category=other_code, lon=113.91)
+    client = api(staff["centre"])
+    assert ids(layer(client, category="01")) == [dispute.pk]
+    assert ids(layer(client, category="0101")) == [dispute.pk]
+    assert ids(layer(client, category=other_code.parent.code)) == [other.pk]
+    res = client.get(URL, {"bbox": BOX, "category": "nope"})
+    assert res.status_code == 400 and "category" in res.json()
+
+
+def test_clock_colours_and_filter(api, staff, report):
+    green, yellow, red = report(), report(lon=113.91), report(lon=113.93)
+    set_clock(green, "green")
+    set_clock(yellow, "yellow")
+    set_clock(red, "red")
+    client = api(staff["leader_a"])
+    clocks = {f["id"]: f["properties"]["clock"] for f in layer(client)["features"]}
+    assert clocks == {green.pk: "green", yellow.pk: "yellow", red.pk: "red"}
+    assert ids(layer(client, clock="red")) == [red.pk]
+    assert ids(layer(client, clock="yellow,red")) == sorted([yellow.pk, red.pk])
+    assert client.get(URL, {"bbox": BOX, "clock": "blue"}).status_code == 400
+
+
+def test_time_filter(api, staff, report):
+    now = timezone.now()
+    fresh = report()
+    week = report(lon=113.91)
+    old = report(lon=113.93)
+    Event.objects.filter(pk=week.pk).update(reported_at=now - dt.timedelta(days=3))
+    Event.objects.filter(pk=old.pk).update(reported_at=now - dt.timedelta(days=40))
+    client = api(staff["leader_a"])
+    assert ids(layer(client, since="7d")) == sorted([fresh.pk, week.pk])
+    assert ids(layer(client, since="30d")) == sorted([fresh.pk, week.pk])
+    assert ids(layer(client, since="100d")) == sorted([fresh.pk, week.pk, old.pk])
+    assert fresh.pk in ids(layer(client, since="today")) and week.pk not in ids(layer(client, since="today"))
+    day = (now - dt.timedelta(days=5)).date().isoformat()
+    assert ids(layer(client, since=day)) == sorted([fresh.pk, week.pk])
+    assert ids(layer(client, since=(now - dt.timedelta(days=50)).isoformat())) == sorted([fresh.pk, week.pk, old.pk])
+    res = client.get(URL, {"bbox": BOX, "since": "last week"})
+    assert res.status_code == 400 and "since" in res.json()
+
+
+def test_limit_and_truncated(staff, report):
+    events = [report(lon=113.91 + i * 0.001) for i in range(3)]
+    newest_first = sorted(events, key=lambda e: (e.reported_at, e.pk), reverse=True)
+    body = json.loads(map_layer.event_layer(staff["leader_a"], (113.9, 22.5, 114.0, 22.6), limit=2))
+    assert body["limit"] == 2 and body["truncated"] is True
+    assert [f["id"] for f in body["features"]] == [e.pk for e in newest_first[:2]]
+    body = json.loads(map_layer.event_layer(staff["leader_a"], (113.9, 22.5, 114.0, 22.6), limit=3))
+    assert body["truncated"] is False and len(body["features"]) == 3
+
+
+def test_query_count_is_constant(api, staff, report, django_assert_max_num_queries):
+    for i in range(5):
+        report(lon=113.91 + i * 0.001)
+    client = api(staff["leader_a"])
+    client.get(URL, {"bbox": BOX})  # warm the session and user
+    # session, user, its area, the category and its subtree (a query a level), the layer, "truncated"
+    with django_assert_max_num_queries(9):
+        layer(client, status="open", category="01", since="30d")
