@@ -1,5 +1,6 @@
 """Reads for the demo commands: what is loaded, and one login per role."""
 from gridmap.core.models import Role, User
+from gridmap.events.models import Event
 from gridmap.grids.models import Area, Level
 from gridmap.people.models import Household, Person, Visit
 from gridmap.places.models import Building, Dwelling, Facility, Organisation
@@ -7,7 +8,7 @@ from gridmap.places.models import Building, Dwelling, Facility, Organisation
 from .plan import EMAIL_DOMAIN
 
 COUNTED = [("buildings", Building), ("dwellings", Dwelling), ("households", Household), ("persons", Person),
-           ("organisations", Organisation), ("facilities", Facility), ("visits", Visit)]
+           ("organisations", Organisation), ("facilities", Facility), ("visits", Visit), ("events", Event)]
 
 
 def district() -> Area | None:

@@ -19,6 +19,7 @@ from gridmap.people.models import (
 )
 from gridmap.places.models import Building, Dwelling, Facility, Inspection, Organisation, RentedDwelling
 
+from .events import EVENTS_PER_STREET, load_demo_events
 from .plan import DemoPlan, Registers, make_plan, size_for
 
 DEMO_PASSWORD = os.environ.get("GRIDMAP_DEMO_PASSWORD", "gridmap-demo")
@@ -30,7 +31,7 @@ def stages(scale: float = 1, areas_only: bool = False) -> list[str]:
     if areas_only:
         return ["plan", "areas", "staff"]
     streets = size_for(scale).streets
-    return ["plan", "areas", "staff"] + [f"street {n}/{streets}" for n in range(1, streets + 1)] + ["outside", "regrid", "visits"]
+    return ["plan", "areas", "staff"] + [f"street {n}/{streets}" for n in range(1, streets + 1)] + ["outside", "regrid", "visits", "events"]
 
 
 def _bulk(model, rows) -> None:
@@ -95,6 +96,8 @@ def load_demo_district(*, seed: int = 1, scale: float = 1, today: dt.date | None
     # the row trigger does best
     on_stage(next(steps))
     _bulk(Visit, visits)
+    on_stage(next(steps))
+    load_demo_events(seed=seed, today=today or dt.date.today(), count=max(10, round(EVENTS_PER_STREET * scale)))
     return plan
 
 

@@ -188,3 +188,17 @@ def test_commands_status_load_and_logins():
         assert label in text
     row = next(line for line in text.splitlines() if "grid-01-01-01 " in line)
     assert "440305001001001" in row and "第1网格" in row
+
+
+def test_demo_events_went_through_the_workflow(demo):
+    from gridmap.events.models import Event, EventAction
+    from gridmap.events.workflow import State
+
+    events = Event.objects.all()
+    assert events.count() >= 10
+    assert not events.filter(grid__isnull=True).exists()  # reported at buildings inside the grids
+    statuses = set(events.values_list("status", flat=True))
+    assert State.CLOSED in statuses and statuses & {State.ASSIGNED, State.HANDLING}
+    for event in events.filter(status=State.CLOSED)[:5]:
+        assert list(EventAction.objects.filter(event=event).values_list("action", flat=True))[:5] == [
+            "report", "accept", "assign", "start", "reply"]
