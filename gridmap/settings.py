@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -108,6 +109,12 @@ LEAFLET_CONFIG = {
     else [],
     "RESET_VIEW": False,
 }
+
+# The tiles' coordinate system: "wgs84" (OSM, Tianditu) or "gcj02" (Amap/Gaode-style sources; the
+# map shifts the tiles so WGS84 data lines up, see web/static/gridmap/gcj02.js).
+GRIDMAP_TILE_CRS = os.environ.get("GRIDMAP_TILE_CRS", "wgs84").strip().lower() or "wgs84"
+if GRIDMAP_TILE_CRS not in ("wgs84", "gcj02"):
+    raise ImproperlyConfigured(f"GRIDMAP_TILE_CRS must be wgs84 or gcj02, not {GRIDMAP_TILE_CRS!r}")
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

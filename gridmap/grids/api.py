@@ -64,6 +64,22 @@ def buildings(request):
     return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)
 
 
+@api_view(["GET"])
+@renderer_classes(RENDERERS)
+def facilities(request):
+    """GET ?bbox=w,s,e,n → the visible facilities (部件) in the box (same bbox rules as buildings)."""
+    bbox = parse_bbox(request.query_params.get("bbox"))
+    return HttpResponse(place_selectors.facility_layer(request.user, bbox), content_type=GEOJSON)
+
+
+@api_view(["GET"])
+@renderer_classes(RENDERERS)
+def organisations(request):
+    """GET ?bbox=w,s,e,n → the visible organisations (单位) in the box (same bbox rules as buildings)."""
+    bbox = parse_bbox(request.query_params.get("bbox"))
+    return HttpResponse(place_selectors.organisation_layer(request.user, bbox), content_type=GEOJSON)
+
+
 # --- search and "my patch" (gridmap/grids/search.py, patch.py) -----------------------------------
 
 @api_view(["GET"])

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from gridmap.events import map_layer as event_map_layer
-from gridmap.places.models import BuildingUse
+from gridmap.places.models import BuildingUse, FacilityStatus, FacilityType, OrganisationType, RiskLevel
 
 from . import selectors
 from .patch import page_text as patch_text
@@ -15,6 +15,7 @@ from .search import page_text as search_text
 from .api import MAX_BBOX_DEGREES
 
 BUILDINGS_MIN_ZOOM = 15
+PLACES_MIN_ZOOM = 16  # facilities and organisations (places_layers.js)
 
 
 @login_required
@@ -24,6 +25,7 @@ def home(request):
     config = {
         "api": {
             "areas": reverse("grids:map-areas"), "buildings": reverse("grids:map-buildings"),
+            "facilities": reverse("grids:map-facilities"), "organisations": reverse("grids:map-organisations"),
             # "{id}" is filled in by the page (floors.js)
             "buildingFloors": reverse("places:building-floors", args=[0]).replace("/0/", "/{id}/"),
             "dwelling": reverse("places:dwelling", args=[0]).replace("/0/", "/{id}/"),
@@ -36,11 +38,17 @@ def home(request):
         "zoom": leaflet["DEFAULT_ZOOM"],
         "minZoom": leaflet["MIN_ZOOM"],
         "maxZoom": leaflet["MAX_ZOOM"],
+        "tileCrs": settings.GRIDMAP_TILE_CRS,  # "wgs84" or "gcj02" (gcj02.js shifts the tiles)
         "tiles": [{"name": name, "url": url, "options": options} for name, url, options in leaflet["TILES"]],
         "levels": selectors.visible_levels(user),
         "buildingsMinZoom": BUILDINGS_MIN_ZOOM,
         "maxBboxDegrees": MAX_BBOX_DEGREES,
         "uses": dict(BuildingUse.choices),
+        "places": {  # facilities and organisations layers (places_layers.js)
+            "minZoom": PLACES_MIN_ZOOM,
+            "facilityKinds": dict(FacilityType.choices), "facilityStatuses": dict(FacilityStatus.choices),
+            "organisationKinds": dict(OrganisationType.choices), "riskLevels": dict(RiskLevel.choices),
+        },
         "text": {
             "base": _("Base map"),
             "district": _("Districts"),
@@ -53,6 +61,10 @@ def home(request):
             "use": _("Use"),
             "gridCode": _("Grid"),
             "zoomIn": _("Zoom in to see buildings"),
+            "facilities": pgettext("map layer", "Facilities"), "organisations": pgettext("map layer", "Organisations"),
+            "kind": _("Type"), "status": _("Status"), "riskLevel": _("Risk level"),
+            "facilityAlert": _("damaged or missing"), "organisationAlert": _("high risk"),
+            "zoomInPlaces": _("Zoom in to see facilities and organisations"),
             "loadFailed": _("Could not load a map layer"),
             "noLeader": _("not assigned"),
             "floorsShort": pgettext("number of floors", "F"),

@@ -11,7 +11,7 @@ from django.utils import timezone
 from gridmap.core.geojson import feature_collection
 from gridmap.core.scoping import scope
 
-from .models import Building, Dwelling, DwellingUse
+from .models import Building, Dwelling, DwellingUse, Facility, Organisation
 
 
 def buildings(user) -> QuerySet[Building]:
@@ -33,6 +33,27 @@ def building_layer(user, bbox: tuple[float, float, float, float]) -> str:
         {"id": "id", "code": "code", "name": "name", "floors_above": "floors_above", "height_m": "height_m",
          "use": "use", "grid": "grid__code"},
     )
+
+
+def _box(bbox: tuple[float, float, float, float]) -> Polygon:
+    box = Polygon.from_bbox(bbox)
+    box.srid = 4326
+    return box
+
+
+def facility_layer(user, bbox: tuple[float, float, float, float]) -> str:
+    """Facilities (部件) whose geometry meets the box, as GeoJSON points at their `location` (a line's
+    point is derived by the database), with only what the map draws: kind colours the symbol,
+    status damaged/missing is highlighted."""
+    qs = scope(Facility.objects.all(), user).filter(geom__intersects=_box(bbox), location__isnull=False)
+    return feature_collection(qs, "location", {"id": "id", "code": "code", "kind": "kind", "status": "status"})
+
+
+def organisation_layer(user, bbox: tuple[float, float, float, float]) -> str:
+    """Organisations (单位) placed in the box, as GeoJSON points: name, kind (the symbol's colour)
+    and risk level (high is highlighted)."""
+    qs = scope(Organisation.objects.all(), user).filter(location__intersects=_box(bbox))
+    return feature_collection(qs, "location", {"id": "id", "name": "name", "kind": "kind", "risk_level": "risk_level"})
 
 
 # --- the floor table (楼盘表): building → floors × units → dwellings with their tags -------------

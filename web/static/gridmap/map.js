@@ -7,6 +7,8 @@ import { createSearch } from "./search.js";
 import { createPatchCard } from "./patch.js";
 import { createEventsLayer } from "./events_layer.js";
 import { createEventPanel } from "./event_panel.js";
+import { createPlacesLayers } from "./places_layers.js";
+import { gcj02TileLayer } from "./gcj02.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
@@ -120,7 +122,9 @@ function areaLayer(level, data) {
     },
     onEachFeature: (f, layer) => {
       const p = f.properties;
-      layer.bindTooltip(`${esc(p.name)} (${esc(p.code)})`, {
+      // Grids also name their leader, on a second line.
+      const leader = isGrid && p.leader ? `<span class="gm-label-leader">${esc(p.leader)}</span>` : "";
+      layer.bindTooltip(`${esc(p.name)} (${esc(p.code)})${leader}`, {
         permanent: true, direction: "center", className: `gm-label gm-label-${level}`,
       });
       layer.bindPopup(`<table class="gm-popup"><caption>${esc(p.name)}</caption>${row(T[level], p.code)}${row(T.leader, p.leader || T.noLeader)}</table>`);
@@ -218,7 +222,9 @@ function updateLabels() {
 // --- assemble ------------------------------------------------------------------
 const baseLayers = {};
 config.tiles.forEach((t) => {
-  baseLayers[t.name === "base" ? T.base : t.name] = L.tileLayer(t.url, t.options).addTo(map);
+  // A GCJ-02 source (GRIDMAP_TILE_CRS=gcj02) is shifted to line up with the WGS84 data (gcj02.js).
+  const tiles = config.tileCrs === "gcj02" ? gcj02TileLayer(L, t.url, t.options) : L.tileLayer(t.url, t.options);
+  baseLayers[t.name === "base" ? T.base : t.name] = tiles.addTo(map);
 });
 const switcher = L.control.layers(baseLayers, {}, { collapsed: false }).addTo(map);
 const layers = { buildings };
@@ -240,6 +246,7 @@ async function load() {
   });
   buildings.addTo(map);
   switcher.addOverlay(buildings, T.buildings);
+  places.addToSwitcher();  // facilities, organisations: off by default
   updateLabels();
   await refreshBuildings();
   el.dataset.state = "ready";
@@ -250,7 +257,10 @@ map.on("moveend", refreshBuildings);
 map.on("overlayadd", (e) => {
   if (e.layer === buildings) { loadedBox = null; refreshBuildings(); } else updateLabels();
 });
-window.gridmap = { map, layers, config, panel };
+// Facilities (部件) and organisations (单位) from zoom 16, with their legend (places_layers.js).
+const places = createPlacesLayers(map, config, { switcher, status, getJSON, clampBox, esc, row });
+Object.assign(layers, places.layers);
+window.gridmap = { map, layers, config, panel, places };
 window.gridmap.buildings25d = buildings25d;
 // The header's search box and the "my patch" card (search.js, patch.js).
 Object.assign(window.gridmap, { search: createSearch(window.gridmap), patch: createPatchCard(window.gridmap) });
