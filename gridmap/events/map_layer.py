@@ -5,12 +5,21 @@ GET /api/events/map/?bbox=w,s,e,n[&status=][&category=][&clock=][&since=] answer
 FeatureCollection written by PostGIS with only what a marker draws (id, number, category,
 status, clock colour), scoped by selectors.visible_events, newest first and at most
 MAP_LIMIT features; the collection says so in its foreign members "limit" and "truncated".
+
+With &zoom= (the map's zoom level) the layer scales to a city: below AGGREGATE_BELOW_ZOOM, or
+whenever the box holds more matching events than MAP_LIMIT, the answer is aggregates instead of
+points — one feature per occupied square cell of about CELL_PX screen pixels (EPSG:3857 at that
+zoom), with the count and the count per clock colour, scoped and filtered exactly like the points,
+written by one set-based PostGIS statement (GROUP BY) and marked "aggregated": true. Without zoom
+the answer is points as before ("aggregated": false).
 """
 import datetime as dt
 import math
 import re
 
 from django.contrib.gis.geos import Polygon
+from django.db import connections
+from django.db.models import F
 from django.http import HttpResponse
 from django.templatetags.static import static
 from django.urls import reverse
@@ -23,6 +32,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
 
+from gridmap.core.bbox import parse_bbox
 from gridmap.core.geojson import feature_collection
 from gridmap.grids.api import GEOJSON, RENDERERS
 
@@ -34,28 +44,36 @@ from .workflow import FINAL_STATES, TRANSITIONS, Action, State
 
 MAP_LIMIT = 2000  # features per request; more in the box: "truncated": true (zoom in or filter)
 MAP_MAX_BBOX_DEGREES = 2.0  # a whole district fits; the limit keeps the answer small
+AGGREGATE_BELOW_ZOOM = 16  # zoom < 16: cells, not points (building zoom and closer: points)
+CELL_PX = 60  # an aggregate cell is about this many screen pixels wide
+MAX_CELLS_ACROSS = 48  # a box is at most this many cells wide or high, whatever the zoom asked
+WEB_MERCATOR_WORLD_M = 40075016.685578488  # the EPSG:3857 world's width in metres
 CLOCKS = ("green", "yellow", "red")
 OPEN = "open"  # status=open: every state that is not final
 _RELATIVE = re.compile(r"^(\d{1,4})d$")
 
 
-def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
-    """'west,south,east,north' in WGS84 degrees → a checked tuple, or a 400 saying why."""
-    if not raw:
-        raise ValidationError({"bbox": "required: bbox=west,south,east,north (WGS84 degrees)"})
+def parse_zoom(raw: str | None) -> float | None:
+    """The map's zoom level (0–24, fractions allowed), or None when not given; 400 when bad."""
+    if raw is None or raw == "":
+        return None
     try:
-        w, s, e, n = (float(part) for part in raw.split(","))
+        zoom = float(raw)
     except ValueError:
-        raise ValidationError({"bbox": "must be four numbers: west,south,east,north"}) from None
-    if not all(math.isfinite(v) for v in (w, s, e, n)):
-        raise ValidationError({"bbox": "coordinates must be finite numbers"})
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise ValidationError({"bbox": "coordinates out of range (longitude ±180, latitude ±90)"})
-    if w >= e or s >= n:
-        raise ValidationError({"bbox": "west must be less than east and south less than north"})
-    if e - w > MAP_MAX_BBOX_DEGREES or n - s > MAP_MAX_BBOX_DEGREES:
-        raise ValidationError({"bbox": f"too large: at most {MAP_MAX_BBOX_DEGREES}° each way; zoom in"})
-    return w, s, e, n
+        raise ValidationError({"zoom": "must be a number from 0 to 24"}) from None
+    if not math.isfinite(zoom) or not 0 <= zoom <= 24:
+        raise ValidationError({"zoom": "must be a number from 0 to 24"})
+    return zoom
+
+
+def cell_size_m(zoom: float, bbox) -> float:
+    """The aggregate cell's side in EPSG:3857 metres: CELL_PX screen pixels at `zoom`, but never so
+    small that the box spans more than MAX_CELLS_ACROSS cells (the answer stays small)."""
+    w, s, e, n = bbox
+    per_px = WEB_MERCATOR_WORLD_M / (256 * 2 ** zoom)
+    y = lambda lat: math.log(math.tan(math.pi / 4 + math.radians(max(min(lat, 85), -85)) / 2)) * 6378137.0  # noqa: E731
+    span = max((e - w) / 360 * WEB_MERCATOR_WORLD_M, y(n) - y(s))
+    return max(per_px * CELL_PX, span / MAX_CELLS_ACROSS)
 
 
 def _values(params, name) -> list[str]:
@@ -132,7 +150,56 @@ def event_layer(user, bbox, limit: int = MAP_LIMIT, **filters) -> str:
         "status": "status", "clock": "clock",
     })
     truncated = qs[limit:limit + 1].exists()
-    return f'{{"limit": {limit}, "truncated": {"true" if truncated else "false"}, {body.lstrip()[1:]}'
+    return f'{{"aggregated": false, "limit": {limit}, "truncated": {"true" if truncated else "false"}, {body.lstrip()[1:]}'
+
+
+def aggregate_layer(user, bbox, zoom: float, limit: int = MAP_LIMIT, **filters) -> str:
+    """GeoJSON of the events in the box as square cells (one statement, GROUP BY in PostGIS): per
+    occupied cell a point at the mean of its events, with "count", "green", "yellow", "red" and
+    "clock" (the worst clock inside). Foreign members: "aggregated": true, "zoom", "cell_m" (the
+    cell side in EPSG:3857 metres), "total" (the events counted) and "limit"."""
+    qs = events_in_bbox(user, bbox, **filters).order_by()
+    inner = qs.values(gm_pt=F("point"), gm_clock=F("clock"))
+    sql, params = inner.query.sql_with_params()
+    size = cell_size_m(zoom, bbox)
+    outer = f"""
+        WITH e AS ({sql}),
+        cells AS (
+            SELECT count(*) AS n,
+                   count(*) FILTER (WHERE e.gm_clock = 'green') AS green,
+                   count(*) FILTER (WHERE e.gm_clock = 'yellow') AS yellow,
+                   count(*) FILTER (WHERE e.gm_clock = 'red') AS red,
+                   ST_MakePoint(avg(ST_X(e.gm_pt)), avg(ST_Y(e.gm_pt))) AS pt,
+                   gx, gy
+            FROM e, LATERAL (SELECT ST_Transform(e.gm_pt, 3857) AS m) p,
+                 LATERAL (SELECT floor(ST_X(p.m) / %s)::bigint AS gx, floor(ST_Y(p.m) / %s)::bigint AS gy) g
+            GROUP BY gx, gy
+        )
+        SELECT json_build_object(
+            'type', 'FeatureCollection', 'aggregated', true, 'zoom', %s::float8, 'cell_m', round(%s::numeric, 1),
+            'limit', %s::int, 'total', COALESCE(sum(n), 0)::bigint,
+            'features', COALESCE(json_agg(json_build_object(
+                'type', 'Feature',
+                'geometry', ST_AsGeoJSON(pt, 6)::json,
+                'properties', json_build_object(
+                    'count', n, 'green', green, 'yellow', yellow, 'red', red,
+                    'clock', CASE WHEN red > 0 THEN 'red' WHEN yellow > 0 THEN 'yellow' ELSE 'green' END)
+            ) ORDER BY n DESC, gx, gy), '[]'::json)
+        )::text
+        FROM cells"""
+    with connections[qs.db].cursor() as cur:
+        cur.execute(outer, [*params, size, size, zoom, size, limit])
+        return cur.fetchone()[0]
+
+
+def map_layer(user, bbox, zoom: float | None = None, limit: int = MAP_LIMIT, **filters) -> str:
+    """Points (event_layer) or cells (aggregate_layer): cells when a zoom is given and it is below
+    AGGREGATE_BELOW_ZOOM, or the box holds more matching events than `limit`."""
+    if zoom is None:
+        return event_layer(user, bbox, limit=limit, **filters)
+    if zoom < AGGREGATE_BELOW_ZOOM or events_in_bbox(user, bbox, **filters)[limit:limit + 1].exists():
+        return aggregate_layer(user, bbox, zoom, limit=limit, **filters)
+    return event_layer(user, bbox, limit=limit, **filters)
 
 
 @extend_schema(
@@ -143,17 +210,21 @@ def event_layer(user, bbox, limit: int = MAP_LIMIT, **filters) -> str:
         OpenApiParameter("category", str, description="category code; its sub-categories are included"),
         OpenApiParameter("clock", str, description="comma-separated: green, yellow, red"),
         OpenApiParameter("since", str, description="today, <n>d (last n days), or an ISO date / date-time"),
+        OpenApiParameter("zoom", float, description=f"the map's zoom (0–24): below {AGGREGATE_BELOW_ZOOM}, or when more "
+                         f"than {MAP_LIMIT} events match, the answer is square cells with counts (\"aggregated\": true)"),
     ],
 )
 @api_view(["GET"])
 @renderer_classes(RENDERERS)
 def event_map(request):
     """Event markers in a box (GeoJSON by PostGIS; only what a marker draws), newest first, at most
-    2,000: the collection's "truncated" says when more matched."""
+    2,000: the collection's "truncated" says when more matched. With zoom below 16, or more than
+    2,000 matching, counts per square cell instead ("aggregated": true)."""
     now = timezone.now()
-    bbox = parse_bbox(request.query_params.get("bbox"))
+    bbox = parse_bbox(request.query_params.get("bbox"), MAP_MAX_BBOX_DEGREES)
+    zoom = parse_zoom(request.query_params.get("zoom"))
     filters = map_filters(request.query_params, now)
-    return HttpResponse(event_layer(request.user, bbox, now=now, **filters), content_type=GEOJSON)
+    return HttpResponse(map_layer(request.user, bbox, zoom=zoom, now=now, **filters), content_type=GEOJSON)
 
 
 # --- what the map page passes to events_layer.js and event_panel.js ------------------------------
@@ -168,6 +239,7 @@ def page_config(user) -> dict:
         },
         "markercluster": static("vendor/leaflet.markercluster/dist/leaflet.markercluster.js"),
         "limit": MAP_LIMIT,
+        "aggregateBelowZoom": AGGREGATE_BELOW_ZOOM,
         "maxBboxDegrees": MAP_MAX_BBOX_DEGREES,
         "statuses": [[v, str(label)] for v, label in State.choices],
         "openStatuses": [s for s in State.values if s not in FINAL_STATES],
@@ -188,6 +260,8 @@ def page_config(user) -> dict:
             "today": pgettext("event map", "today"), "days7": pgettext("event map", "last 7 days"),
             "days30": pgettext("event map", "last 30 days"),
             "shown": pgettext("event map", "{n} events"),
+            "aggregated": pgettext("event map", "counts per area: zoom in for single events"),
+            "zoomIn": pgettext("event map", "{n} events here: zoom in"),
             "truncated": pgettext("event map", "only the newest {n} shown: zoom in or filter"),
             "loadFailed": pgettext("event map", "Could not load the events"),
             "openFailed": pgettext("event map", "Could not open this event"),

@@ -10,9 +10,14 @@ demo district.
     Target: first render < 2 s.
 (b) Layer responses by bbox: a viewport-sized box (default 0.02° × 0.015°) at several places,
     for /api/map/buildings/ and /api/events/map/ (the page's default filter status=open, and no
-    filter): bytes and ms per HTTP request, against the same SQL statements (captured from the
+    filter; with the zoom the box fills 1280×800 at, as the page sends it): bytes and ms per HTTP request, against the same SQL statements (captured from the
     endpoint, re-run through psycopg2 with their rows fetched) in the same run, and the bare
     SELECT under the JSON aggregation. Target: HTTP ≤ 1.5× raw SQL and ≤ 300 KB per viewport.
+(c) The events layer district-wide (city scale): the whole district's box at the zoom that fits it
+    in a 1280×800 viewport, as the page asks (&zoom=): server-side aggregates per square cell
+    ("aggregated": true), status=open and no filter, and for comparison the same box at building
+    zoom (zoom=16: more than the point limit, so also cells). Bytes, cells, events counted, HTTP ms
+    and the aggregate statement's SQL ms. Target: ≤ 300 KB for the whole district.
 
 The issue asks for (b) at the ×100 demo; loading ×100 takes ~20 min here, so --scale defaults to
 10 (both parts then run on ×10); pass --scale 100 for the full size. The demo has no events, so
@@ -305,6 +310,8 @@ def bench_layers(port: int, username: str, width: float, height: float, places: 
         for i, (cx, cy) in enumerate(spots):
             bbox = f"{cx - width / 2:.6f},{cy - height / 2:.6f},{cx + width / 2:.6f},{cy + height / 2:.6f}"
             for name, url, extra in layers:
+                if name.startswith("events"):  # as the page asks: with the zoom this box fills 1280 px at
+                    extra += f"&zoom={fit_zoom(cx - width / 2, cy - height / 2, cx + width / 2, cy + height / 2)}"
                 path = f"{url}?bbox={bbox}{extra}"
                 statements = layer_sql(client, path)
                 http_ms, size = time_http(conn, path, cookie, repeat)
@@ -336,6 +343,71 @@ def print_layers(rows: list[dict], username: str, width: float, height: float, r
               f"{median([r['http_ms'] for r in mine]):9.1f}{median([r['sql_ms'] for r in mine]):8.1f}{median([r['bare_ms'] for r in mine]):9.1f}"
               f"{median([r['http_ms'] / r['sql_ms'] for r in mine]):9.2f}×{median([r['http_ms'] / r['bare_ms'] for r in mine]):9.2f}×"
               f"  (median; KB is the largest)")
+
+
+def fit_zoom(w: float, s: float, e: float, n: float, width_px: int = 1280, height_px: int = 800) -> float:
+    """The zoom (in Leaflet's 0.5 steps) at which the box fits a viewport, as map.fitBounds picks it."""
+    import math
+
+    def y(lat):
+        return math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))
+    zx = math.log2(width_px / 256 * 360 / (e - w))
+    zy = math.log2(height_px / 256 * 2 * math.pi / (y(n) - y(s)))
+    return math.floor(min(zx, zy) * 2) / 2
+
+
+def bench_district_events(port: int, username: str, repeat: int) -> list[dict]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.test import Client
+    from django.urls import NoReverseMatch, reverse
+
+    import psycopg2
+
+    try:
+        url = reverse("events:map")
+    except NoReverseMatch:
+        return []
+    with connection.cursor() as cur:  # the district: the top area's box, else the events' and buildings' extent
+        cur.execute("""SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (
+                         SELECT COALESCE((SELECT ST_Extent(boundary) FROM grids_area WHERE level = 'district'),
+                                         (SELECT ST_Extent(point) FROM events_event)) e) s""")
+        w, s, e, n = cur.fetchone()
+    zoom = fit_zoom(w, s, e, n)
+    bbox = f"{w:.6f},{s:.6f},{e:.6f},{n:.6f}"
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    cookie = session_for(username)
+    raw = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"})
+    raw.autocommit = True
+    rows = []
+    with raw.cursor() as cur:
+        for name, z, extra in [("events open", zoom, "&status=open"), ("events all", zoom, ""),
+                               ("events open", 16, "&status=open"), ("events all", 16, "")]:
+            path = f"{url}?bbox={bbox}&zoom={z}{extra}"
+            statements = layer_sql(client, path)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)  # fresh: gunicorn's keep-alive is 2 s
+            http_ms, size = time_http(conn, path, cookie, repeat)
+            conn.close()
+            sql_ms = time_sql(cur, statements, repeat)
+            body = json.loads(client.get(path).content)
+            counted = sum(f["properties"].get("count", 1) for f in body["features"])
+            rows.append({"layer": name, "zoom": z, "aggregated": body.get("aggregated", False), "cells": len(body["features"]),
+                         "events": counted, "bytes": size, "http_ms": http_ms, "sql_ms": sql_ms, "statements": len(statements)})
+    raw.close()
+    return rows
+
+
+def print_district_events(rows: list[dict], username: str, repeat: int) -> None:
+    if not rows:
+        print("\n(c) no events:map endpoint in this tree: the district-wide event layer is left out")
+        return
+    print(f"\n(c) events layer, the whole district in one box, as {username} (median of {repeat}; gunicorn on loopback)")
+    print(f"  {'layer':<13}{'zoom':>5}  {'answer':<11}{'features':>9}{'events':>9}{'KB':>8}{'HTTP ms':>9}{'SQL ms':>8}{'HTTP/SQL':>10}{'stmts':>6}  target ≤ 300 KB")
+    for r in rows:
+        ok = "ok" if r["bytes"] <= 300 * KB else "MISSED"
+        print(f"  {r['layer']:<13}{r['zoom']:5.1f}  {'aggregates' if r['aggregated'] else 'points':<11}{r['cells']:9d}{r['events']:9d}"
+              f"{r['bytes'] / KB:8.1f}{r['http_ms']:9.1f}{r['sql_ms']:8.1f}{r['http_ms'] / r['sql_ms']:9.2f}×{r['statements']:6d}  {ok}")
 
 
 def main():
@@ -376,6 +448,7 @@ def main():
         print_page(pages)
         rows = bench_layers(port, "centre", width, height, min(args.places, 8), args.repeat)
         print_layers(rows, "centre", width, height, args.repeat)
+        print_district_events(bench_district_events(port, "centre", args.repeat), "centre", args.repeat)
     finally:
         proc.terminate()
         proc.wait(timeout=30)

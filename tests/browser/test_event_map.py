@@ -72,16 +72,46 @@ def wait_events(page):
     page.wait_for_selector("#map[data-events-state=ready]")
 
 
+def aggregates(page):
+    return page.evaluate("gridmap.events.aggregates()")
+
+
+def zoom_to(page, lat, lon, zoom):
+    """Set the view and wait for the events layer to have loaded for that zoom."""
+    page.evaluate(f"gridmap.map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    # loaded: cells asked at this very zoom, or points at building zoom (they hold while zooming in)
+    page.wait_for_function(f"""(() => {{ const d = document.getElementById('map').dataset;
+        return d.eventsState === 'ready' && (d.eventsAggregated === 'true' ? Number(d.eventsZoom) === {zoom} : {zoom} >= 16); }})()""")
+
+
 def test_grid_leader_sees_filters_and_works_events(live_server, page, artifacts, staff, events):
     login(page, live_server, "leader_a")
     wait_events(page)
     ours = {c: events[c] for c in SPOTS}
-    # the default filter shows the events not yet closed: all three of grid A, none of grid B
+    # the whole grid is below the building zoom: counts per cell, not markers. The default filter
+    # shows the events not yet closed: all three of grid A (one cell, red: its worst clock), none of B
+    assert page.evaluate("gridmap.map.getZoom()") < 16
+    assert page.get_attribute("#map", "data-events-aggregated") == "true"
     assert page.get_attribute("#map", "data-events") == "3"
-    assert markers(page) == sorted([e.pk, e.status, c] for c, e in ours.items())
+    assert page.get_attribute("#map", "data-events-aggregates") == "1"
+    assert aggregates(page) == [{"count": 3, "green": 1, "yellow": 1, "red": 1, "clock": "red"}]
+    agg = page.locator(".gm-event-agg")
+    assert agg.count() == 1 and agg.get_attribute("data-count") == "3" and agg.inner_text() == "3"
+    assert agg.evaluate("e => e.classList.contains('gm-event-red')")
+    assert markers(page) == [] and page.locator(".gm-event, .gm-event-cluster").count() == 0
     legend = page.locator(".gm-events-control")
     assert [legend.locator(f'[data-clock-count="{c}"]').inner_text() for c in SPOTS] == ["1", "1", "1"]
-    # the layer is in the switcher; at the grid's zoom the three markers form one cluster, red (its worst clock)
+    page.screenshot(path=str(artifacts / "event_map_aggregated.png"))
+    # a click on the circle zooms in; at zoom 16 (building zoom) the markers come
+    zoom = page.evaluate("gridmap.map.getZoom()")
+    agg.click()
+    page.wait_for_function(f"gridmap.map.getZoom() > {zoom}")
+    zoom_to(page, 22.5500, 113.9200, 16)
+    assert page.get_attribute("#map", "data-events-aggregated") == "false"
+    assert page.locator(".gm-event-agg").count() == 0 and aggregates(page) == []
+    assert page.get_attribute("#map", "data-events") == "3"
+    assert markers(page) == sorted([e.pk, e.status, c] for c, e in ours.items())
+    # the layer is in the switcher; at zoom 16 the three markers (60 m apart) form one cluster, red (its worst clock)
     assert page.locator(".leaflet-control-layers-overlays label", has_text="事件").count() == 1
     assert page.locator(".gm-event-cluster").count() == 1
     assert page.locator(".gm-event-cluster").evaluate("e => e.classList.contains('gm-event-red')")
@@ -185,5 +215,32 @@ def test_another_grids_event_is_not_found(live_server, page, staff, events):
     page.wait_for_selector("#gm-panel[data-view=event][data-state=error]")
     assert events["green"].number not in page.inner_text("#gm-panel")
     wait_events(page)
+    if page.get_attribute("#map", "data-events-aggregated") == "true":  # grid B's zoom: counts, only its own event
+        assert aggregates(page) == [{"count": 1, "green": 1, "yellow": 0, "red": 0, "clock": "green"}]
+        zoom_to(page, 22.55, 113.97, 17)
     assert [m[0] for m in markers(page)] == [events["b"].pk]
     assert [e for e in page.errors if "404" not in e] == []
+
+
+def test_district_zoom_shows_cells_and_building_zoom_markers(live_server, page, artifacts, staff, events):
+    """The centre sees the whole district as counts per cell (the circles add up to every open event),
+    and at zoom 16 and closer the single markers instead."""
+    login(page, live_server, "centre")
+    wait_events(page)
+    zoom_to(page, 22.55, 113.95, 12)  # the district
+    assert page.get_attribute("#map", "data-events-aggregated") == "true"
+    cells = aggregates(page)
+    assert sum(c["count"] for c in cells) == 4 and page.get_attribute("#map", "data-events") == "4"
+    assert {c["clock"] for c in cells} <= {"green", "yellow", "red"} and max(c["red"] for c in cells) == 1
+    circles = page.locator(".gm-event-agg")
+    assert circles.count() == len(cells) == int(page.get_attribute("#map", "data-events-aggregates"))
+    assert sum(int(n) for n in circles.evaluate_all("els => els.map(e => e.dataset.count)")) == 4
+    assert page.locator(".gm-event, .gm-event-cluster").count() == 0
+    page.screenshot(path=str(artifacts / "event_map_district_cells.png"))
+    zoom_to(page, 22.5500, 113.9200, 16.5)
+    assert page.get_attribute("#map", "data-events-aggregated") == "false"
+    assert page.locator(".gm-event-agg").count() == 0
+    assert sorted(m[0] for m in markers(page)) == sorted(events[c].pk for c in SPOTS)  # grid B's is outside the view box
+    zoom_to(page, 22.5500, 113.9200, 18)
+    page.wait_for_selector(f'.gm-event[data-id="{events["green"].pk}"]')
+    assert page.errors == []

@@ -171,3 +171,103 @@ def test_query_count_is_constant(api, staff, report, django_assert_max_num_queri
     # session, user, its area, the category and its subtree (a query a level), the layer, "truncated"
     with django_assert_max_num_queries(9):
         layer(client, status="open", category="01", since="30d")
+
+
+# --- city scale: aggregates below the building zoom or above the point limit ------------------
+
+def total(body):
+    return sum(f["properties"]["count"] for f in body["features"])
+
+
+def test_below_the_threshold_the_answer_is_cells_that_add_up(api, staff, report):
+    # four pairs, the two of a pair 50 m apart, the pairs 2 km apart (grids A and B)
+    made = [report(lon=113.91 + k * 0.02 + j * 0.0005, lat=22.52 + k * 0.02) for k in range(4) for j in range(2)]
+    set_clock(made[0], "red")
+    set_clock(made[1], "yellow")
+    set_clock(made[2], "yellow")
+    body = layer(api(staff["community"]), zoom=12)
+    assert body["aggregated"] is True and body["type"] == "FeatureCollection" and body["zoom"] == 12
+    assert total(body) == body["total"] == len(made)
+    assert 4 <= len(body["features"]) < len(made)  # a pair shares a cell at zoom 12 (a cell ≈ 2.3 km)
+    sums = {c: sum(f["properties"][c] for f in body["features"]) for c in ("green", "yellow", "red")}
+    assert sums == {"green": 5, "yellow": 2, "red": 1}
+    for f in body["features"]:
+        p = f["properties"]
+        assert f["geometry"]["type"] == "Point" and p["count"] == p["green"] + p["yellow"] + p["red"] >= 1
+        assert p["clock"] == ("red" if p["red"] else "yellow" if p["yellow"] else "green")
+        assert set(p) == {"count", "green", "yellow", "red", "clock"}  # counts only: no id, number or phone
+    # a closer zoom: smaller cells, the same total
+    closer = layer(api(staff["community"]), zoom=15)
+    assert closer["aggregated"] is True and total(closer) == len(made) and len(closer["features"]) >= len(body["features"])
+    assert closer["cell_m"] < body["cell_m"]
+
+
+def test_aggregates_are_scoped(api, staff, report):
+    a = [report(lon=113.92 + i * 0.001) for i in range(3)]
+    b = [report(lon=113.97 + i * 0.001) for i in range(2)]
+    assert total(layer(api(staff["leader_a"]), zoom=12)) == len(a)  # grid B's events are never counted
+    assert total(layer(api(staff["leader_b"]), zoom=12)) == len(b)
+    assert total(layer(api(staff["centre"]), zoom=12)) == len(a) + len(b)
+    assert api().get(URL, {"bbox": BOX, "zoom": 12}).status_code in (401, 403)
+
+
+def test_aggregates_are_filtered_like_the_points(api, staff, report):
+    now = timezone.now()
+    handling, assigned, closed, old = (report(lon=113.91 + i * 0.005) for i in range(4))
+    Event.objects.filter(pk=handling.pk).update(status=State.HANDLING)
+    Event.objects.filter(pk=closed.pk).update(status=State.CLOSED)
+    Event.objects.filter(pk=old.pk).update(reported_at=now - dt.timedelta(days=40))
+    set_clock(assigned, "red")
+    other_code = Category.objects.filter(parent__isnull=False, active=True).exclude(code__startswith="01").order_by("code").first()
+    report(category=other_code, lon=113.94)
+    client = api(staff["leader_a"])
+    for params in [{}, {"status": "open"}, {"status": "closed"}, {"status": "handling,assigned"}, {"clock": "red"},
+                   {"clock": "green"}, {"since": "30d"}, {"category": "01"}, {"category": other_code.parent.code},
+                   {"status": "open", "since": "7d", "category": "01"}]:
+        points, cells = layer(client, **params), layer(client, zoom=11, **params)
+        assert points["aggregated"] is False and cells["aggregated"] is True
+        assert total(cells) == len(points["features"]), params
+    assert total(layer(client, zoom=11, status="open", clock="red")) == 1
+
+
+def test_the_switch_at_the_zoom_threshold(api, staff, report):
+    e = report()
+    client = api(staff["leader_a"])
+    below = layer(client, zoom=map_layer.AGGREGATE_BELOW_ZOOM - 0.5)
+    assert below["aggregated"] is True and total(below) == 1
+    at = layer(client, zoom=map_layer.AGGREGATE_BELOW_ZOOM)
+    assert at["aggregated"] is False and ids(at) == [e.pk] and at["truncated"] is False
+    assert layer(client, zoom=18)["aggregated"] is False
+    assert layer(client)["aggregated"] is False  # no zoom: points, as before
+
+
+def test_more_than_the_limit_is_aggregated_at_any_zoom(staff, report):
+    [report(lon=113.91 + i * 0.001) for i in range(3)]
+    bbox = (113.9, 22.5, 114.0, 22.6)
+    body = json.loads(map_layer.map_layer(staff["leader_a"], bbox, zoom=18, limit=2))
+    assert body["aggregated"] is True and total(body) == 3
+    body = json.loads(map_layer.map_layer(staff["leader_a"], bbox, zoom=18, limit=3))
+    assert body["aggregated"] is False and len(body["features"]) == 3
+
+
+def test_cells_stay_few_whatever_the_zoom(staff):
+    # a 2° box asked at zoom 18 would be thousands of 60 px cells across: capped
+    size = map_layer.cell_size_m(18, (113.0, 22.0, 115.0, 24.0))
+    assert 2 * 111_320 / size <= map_layer.MAX_CELLS_ACROSS + 1
+    assert map_layer.cell_size_m(12, (113.9, 22.5, 113.95, 22.55)) == pytest.approx(60 * 40075016.68 / (256 * 2 ** 12))
+
+
+@pytest.mark.parametrize("zoom", ["x", "-1", "25", "nan", "inf"])
+def test_bad_zoom_is_400(api, staff, zoom):
+    res = api(staff["centre"]).get(URL, {"bbox": BOX, "zoom": zoom})
+    assert res.status_code == 400 and "zoom" in res.json()
+
+
+def test_aggregate_query_count(api, staff, report, django_assert_max_num_queries):
+    for i in range(5):
+        report(lon=113.91 + i * 0.001)
+    client = api(staff["leader_a"])
+    client.get(URL, {"bbox": BOX, "zoom": 12})
+    # session, user, its area, the category and its subtree, the one aggregate statement
+    with django_assert_max_num_queries(8):
+        layer(client, zoom=12, status="open", category="01", since="30d")

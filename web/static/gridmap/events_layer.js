@@ -10,7 +10,14 @@
 // Test hooks: #map[data-events-state=loading|ready|error][data-events=<features drawn>]
 // [data-events-truncated], .gm-events-control [data-clock-count=green|yellow|red],
 // marker icons .gm-event.gm-event-<clock>[data-id][data-status][data-clock], cluster icons
-// .gm-event-cluster.gm-event-<worst clock>.
+// .gm-event-cluster.gm-event-<worst clock>; at city scale #map[data-events-aggregated=true]
+// [data-events-aggregates=<cells drawn>][data-events-zoom=<zoom asked>] (data-events is then the events they count) and cell icons
+// .gm-event-agg.gm-event-<worst clock>[data-count][data-green][data-yellow][data-red].
+//
+// City scale: the request carries the map's zoom; below config.events.aggregateBelowZoom (or when
+// the box holds more than the point limit) the server answers counts per square cell instead of
+// points ("aggregated": true). Cells are drawn on their own layer group (never clustered) as
+// circles sized by count and coloured by the worst clock inside; a click zooms in.
 import * as L from "leaflet";
 
 const CLOCKS = ["green", "yellow", "red"];
@@ -41,7 +48,11 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
   const el = map.getContainer();
   const filters = { status: "open", category: "", since: "" };
   let layer = L.featureGroup();   // replaced by the cluster group once the plugin is loaded
+  const cells = L.layerGroup();   // the aggregates: shown and hidden with `layer`
+  const threshold = C.aggregateBelowZoom ?? 16;
   let loadedBox = null;
+  let loadedZoom = null;
+  let loadedAggregated = false;
   let loadedKey = null;
   let inFlight = null;
   let selected = null;
@@ -126,6 +137,32 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
     });
   }
 
+  // --- aggregates: one circle per occupied cell -------------------------------------------------
+  function cell(f) {
+    const p = f.properties;
+    const [lon, lat] = f.geometry.coordinates;
+    const size = Math.round(Math.min(64, 26 + 9 * Math.log10(p.count)));
+    const m = L.marker([lat, lon], {
+      pane: "gm-events", keyboard: true, title: T.zoomIn.replace("{n}", p.count),
+      icon: L.divIcon({
+        className: `gm-event-agg gm-event-${p.clock}`, iconSize: [size, size],
+        html: `<span>${p.count >= 10000 ? `${Math.round(p.count / 1000)}k` : p.count}</span>`,
+      }),
+    });
+    m.gmCell = p;
+    m.on("add", () => {
+      const node = m.getElement();
+      if (!node) return;
+      Object.assign(node.dataset, { count: p.count, green: p.green, yellow: p.yellow, red: p.red, clock: p.clock });
+      node.setAttribute("role", "button");
+      node.setAttribute("aria-label", m.options.title);
+    });
+    const zoomIn = () => map.setView([lat, lon], Math.min(Math.max(map.getZoom() + 2, Math.min(threshold, map.getZoom() + 3)), map.getMaxZoom()));
+    m.on("click", zoomIn);
+    m.on("keypress", (e) => { if (e.originalEvent.key === "Enter" || e.originalEvent.key === " ") zoomIn(); });
+    return m;
+  }
+
   function select(id) {
     selected = id;
     layer.eachLayer?.((m) => {
@@ -136,7 +173,10 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
 
   // --- loading by bounding box ----------------------------------------------------------------
   function query(box) {
-    const q = new URLSearchParams({ bbox: [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(",") });
+    const q = new URLSearchParams({
+      bbox: [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(","),
+      zoom: String(map.getZoom()),
+    });
     Object.entries(filters).forEach(([k, v]) => { if (v) q.set(k, v); });
     return q;
   }
@@ -153,7 +193,10 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
     if (!map.hasLayer(layer)) return;
     const key = JSON.stringify(filters);
     const view = map.getBounds();
-    if (!force && loadedBox && loadedKey === key && loadedBox.contains(view)) return;
+    const zoom = map.getZoom();
+    // cells are sized for the zoom they were asked at; points hold until the zoom drops below the threshold
+    const sameScale = loadedAggregated ? zoom === loadedZoom : zoom >= threshold;
+    if (!force && loadedBox && loadedKey === key && sameScale && loadedBox.contains(view)) return;
     const box = clampBox(view.pad(0.25));
     inFlight?.abort();
     inFlight = new AbortController();
@@ -165,6 +208,8 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
       draw(data);
       loadedBox = data.truncated ? null : box;  // a truncated answer is reloaded on the next move
       loadedKey = key;
+      loadedZoom = zoom;
+      loadedAggregated = Boolean(data.aggregated);
       el.dataset.eventsState = "ready";
     } catch (err) {
       if (err.name === "AbortError") return;
@@ -174,18 +219,33 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
   }
 
   function draw(data) {
-    const markers = data.features.map(marker);
+    const aggregated = Boolean(data.aggregated);
+    const markers = aggregated ? [] : data.features.map(marker);
     layer.clearLayers();
+    cells.clearLayers();
     if (layer.addLayers) layer.addLayers(markers); else markers.forEach((m) => layer.addLayer(m));
     const counts = Object.fromEntries(CLOCKS.map((c) => [c, 0]));
-    data.features.forEach((f) => { counts[f.properties.clock] = (counts[f.properties.clock] || 0) + 1; });
+    let shown = 0;
+    if (aggregated) {
+      data.features.forEach((f) => {
+        cells.addLayer(cell(f));
+        CLOCKS.forEach((c) => { counts[c] += f.properties[c]; });
+        shown += f.properties.count;
+      });
+    } else {
+      data.features.forEach((f) => { counts[f.properties.clock] = (counts[f.properties.clock] || 0) + 1; });
+      shown = data.features.length;
+    }
     const div = control.getContainer();
     if (div) {
       CLOCKS.forEach((c) => { div.querySelector(`[data-clock-count="${c}"]`).textContent = counts[c]; });
-      div.querySelector(".gm-events-count").textContent = `(${T.shown.replace("{n}", data.features.length)})`;
+      div.querySelector(".gm-events-count").textContent = `(${T.shown.replace("{n}", shown)})`;
     }
-    note(data.truncated ? T.truncated.replace("{n}", data.limit) : "");
-    el.dataset.events = String(data.features.length);
+    note(data.truncated ? T.truncated.replace("{n}", data.limit) : aggregated ? T.aggregated : "");
+    el.dataset.events = String(shown);
+    el.dataset.eventsAggregated = String(aggregated);
+    el.dataset.eventsAggregates = String(aggregated ? data.features.length : 0);
+    el.dataset.eventsZoom = String(data.zoom ?? map.getZoom());
     el.dataset.eventsTruncated = String(Boolean(data.truncated));
     CLOCKS.forEach((c) => { el.dataset[`events${c[0].toUpperCase()}${c.slice(1)}`] = String(counts[c]); });
   }
@@ -208,6 +268,12 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
       layer.eachLayer((m) => { if (m.gmProps) out.push({ ...m.gmProps }); });
       return out;
     },
+    // the cells currently drawn (city scale): [{count, green, yellow, red, clock}]
+    aggregates() {
+      const out = [];
+      cells.eachLayer((m) => { if (m.gmCell) out.push({ ...m.gmCell }); });
+      return out;
+    },
     // zoom to a marker and bring it out of its cluster
     reveal(id) {
       let found = null;
@@ -218,8 +284,8 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
   };
 
   map.on("moveend", () => refresh());
-  map.on("overlayadd", (e) => { if (e.layer === layer) { control.addTo(map); refresh(true); } });
-  map.on("overlayremove", (e) => { if (e.layer === layer) { inFlight?.abort(); control.remove(); } });
+  map.on("overlayadd", (e) => { if (e.layer === layer) { cells.addTo(map); control.addTo(map); refresh(true); } });
+  map.on("overlayremove", (e) => { if (e.layer === layer) { inFlight?.abort(); cells.remove(); control.remove(); } });
 
   // the switcher lists the events after the area and building layers (added when the map is ready)
   function addToSwitcher() {
@@ -240,6 +306,7 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
     console.warn(`events: clustering unavailable (${err.message}); markers are drawn one by one`);  // eslint-disable-line no-console
   }).finally(() => {
     layer.addTo(map);
+    cells.addTo(map);
     control.addTo(map);
     addToSwitcher();
     refresh(true);
