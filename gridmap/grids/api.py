@@ -1,12 +1,12 @@
 """Map layers as GeoJSON (login required, scoped to the caller). Thin: parsing here, queries
 in the selectors, the JSON text itself written by PostGIS."""
-import math
 
 from django.http import HttpResponse
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
 
+from gridmap.core.bbox import parse_bbox
 from gridmap.places import selectors as place_selectors
 
 from . import selectors
@@ -26,25 +26,6 @@ RENDERERS = [GeoJSONRenderer, JSONRenderer]
 MAX_BBOX_DEGREES = 0.15
 
 
-def parse_bbox(raw: str | None) -> tuple[float, float, float, float]:
-    """'west,south,east,north' in WGS84 degrees → a checked tuple, or a 400 saying why."""
-    if not raw:
-        raise ValidationError({"bbox": "required: bbox=west,south,east,north (WGS84 degrees)"})
-    try:
-        w, s, e, n = (float(part) for part in raw.split(","))
-    except ValueError:
-        raise ValidationError({"bbox": "must be four numbers: west,south,east,north"}) from None
-    if not all(math.isfinite(v) for v in (w, s, e, n)):
-        raise ValidationError({"bbox": "coordinates must be finite numbers"})
-    if not (-180 <= w <= 180 and -180 <= e <= 180 and -90 <= s <= 90 and -90 <= n <= 90):
-        raise ValidationError({"bbox": "coordinates out of range (longitude ±180, latitude ±90)"})
-    if w >= e or s >= n:
-        raise ValidationError({"bbox": "west must be less than east and south less than north"})
-    if e - w > MAX_BBOX_DEGREES or n - s > MAX_BBOX_DEGREES:
-        raise ValidationError({"bbox": f"too large: at most {MAX_BBOX_DEGREES}° each way; zoom in"})
-    return w, s, e, n
-
-
 @api_view(["GET"])
 @renderer_classes(RENDERERS)
 def areas(request):
@@ -60,7 +41,7 @@ def areas(request):
 @renderer_classes(RENDERERS)
 def buildings(request):
     """GET ?bbox=w,s,e,n → the visible building footprints in the box."""
-    bbox = parse_bbox(request.query_params.get("bbox"))
+    bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
     return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)
 
 
@@ -68,7 +49,7 @@ def buildings(request):
 @renderer_classes(RENDERERS)
 def facilities(request):
     """GET ?bbox=w,s,e,n → the visible facilities (部件) in the box (same bbox rules as buildings)."""
-    bbox = parse_bbox(request.query_params.get("bbox"))
+    bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
     return HttpResponse(place_selectors.facility_layer(request.user, bbox), content_type=GEOJSON)
 
 
@@ -76,7 +57,7 @@ def facilities(request):
 @renderer_classes(RENDERERS)
 def organisations(request):
     """GET ?bbox=w,s,e,n → the visible organisations (单位) in the box (same bbox rules as buildings)."""
-    bbox = parse_bbox(request.query_params.get("bbox"))
+    bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
     return HttpResponse(place_selectors.organisation_layer(request.user, bbox), content_type=GEOJSON)
 
 
