@@ -260,8 +260,8 @@ def _apply(event: Event, action: str, actor, now, *, assignee, department, satis
         event.assignee = selectors.department_handler(department, day)
         if event.assignee is None:
             raise ValidationError({"department": f"{department} has no handler"})
-    elif action == Action.VERIFY:
-        event.closed_at = now
+    elif action in (Action.VERIFY, Action.REJECT):
+        event.closed_at = now  # a final answer stops the clock
     elif action == Action.REOPEN:
         window = dt.timedelta(days=settings.EVENT_REOPEN_DAYS)
         if event.closed_at and now - event.closed_at > window:

@@ -83,3 +83,11 @@ def test_overdue_escalates_once(tree, staff, dispute):
     count = event.actions.count()
     assert services.check_deadlines(late) == {"warned": 0, "escalated": 0}
     assert event.actions.count() == count
+
+
+def test_a_rejected_report_stops_its_clock(tree, staff, dispute):
+    event = report(staff, dispute, 114.05, 22.55).event  # far outside: waits in triage
+    services.act(event.pk, Action.REJECT, staff["centre"], note="重复上报", now=MONDAY_10 + dt.timedelta(hours=1))
+    event.refresh_from_db()
+    assert event.status == State.REJECTED and event.closed_at
+    assert selectors.clock_status(event, now=event.due_at + dt.timedelta(days=30)) == "green"
