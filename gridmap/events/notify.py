@@ -16,20 +16,10 @@ def log_channel(user, event, kind, text):
 
 
 def send(user, event, kind: str, text: str) -> Notification:
-    note = store(user, event, kind, text)
-    deliver(user, event, kind, text)
-    return note
-
-
-def store(user, event, kind: str, text: str) -> Notification:
-    """send()'s first half: the inbox row."""
-    return Notification.objects.create(user=user, event=event, kind=kind, text=text[:300])
-
-
-def deliver(user, event, kind: str, text: str) -> None:
-    """send()'s second half: every outside channel."""
+    note = Notification.objects.create(user=user, event=event, kind=kind, text=text[:300])
     for path in settings.GRIDMAP_NOTIFY_CHANNELS:
         import_string(path)(user, event, kind, text)
+    return note
 
 
 def mark_read(user, ids=None) -> int:

@@ -36,26 +36,19 @@ def check_point(lon: float, lat: float) -> Point:
     return Point(lon, lat, srid=4326)
 
 
-def _give_number(event: Event, prefix: str, day: dt.date, note: Notification | None = None) -> None:
-    """Draw the event's readable number (prefix, date, the day's count) and put it in place of the
-    provisional one, in the event and in `note` (its inbox message), in one statement. It locks
-    the day's counter row until the commit: a report draws it last, with nothing left to send."""
-    counter, events, notes = EventCounter._meta.db_table, Event._meta.db_table, Notification._meta.db_table
-    provisional = event.number
+def _draw_number(prefix: str, day: dt.date) -> str:
+    """The next readable number of the day (prefix, date, the day's count). Called outside the
+    report's transaction, so the day's counter row is locked only for this one statement (a report
+    that then fails leaves a gap; numbers stay unique)."""
+    counter = EventCounter._meta.db_table
     with connection.cursor() as cur:
         cur.execute(
-            f"""WITH n AS (INSERT INTO {counter} (prefix, day, last) VALUES (%s, %s, 1)
-                           ON CONFLICT (prefix, day) DO UPDATE SET last = {counter}.last + 1
-                           RETURNING last),
-                     e AS (UPDATE {events} SET number = %s || lpad(n.last::text, greatest(4, length(n.last::text)), '0')
-                           FROM n WHERE {events}.id = %s RETURNING number),
-                     m AS (UPDATE {notes} SET text = replace(text, %s, e.number) FROM e WHERE {notes}.id = %s)
-                SELECT number FROM e""",
-            [prefix, day, f"{prefix}{day:%Y%m%d}", event.pk, provisional, note.pk if note else None],
+            f"""INSERT INTO {counter} (prefix, day, last) VALUES (%s, %s, 1)
+                ON CONFLICT (prefix, day) DO UPDATE SET last = {counter}.last + 1 RETURNING last""",
+            [prefix, day],
         )
-        (event.number,) = cur.fetchone()
-    if note is not None:
-        note.text = note.text.replace(provisional, event.number)
+        (n,) = cur.fetchone()
+    return f"{prefix}{day:%Y%m%d}{n:04d}"
 
 
 def _set_clock(event: Event, start: dt.datetime, rules: selectors.Rules | None = None) -> None:
@@ -104,15 +97,14 @@ def _route(event: Event, day: dt.date, level: str | None = None) -> None:
     event.assignee = selectors.responsible_for(event.area, day)
 
 
-@transaction.atomic
 def report_event(*, reporter, category: Category, lon: float, lat: float, description: str,
                  channel: str, urgency: str = "normal", client_id: uuid.UUID | None = None,
                  accuracy_m: float | None = None, address: str = "", reporter_name: str = "",
                  reporter_phone: str = "", photos=(), now: dt.datetime | None = None) -> Report:
     """上报: store the report, place it (grid → handling area → person), start its clock and put
     it in the assignee's inbox, all at once. A resend with the same client id returns the first.
-    Everything is worked out first; then the event is inserted with its log and duplicate links,
-    and the readable number is drawn last (its counter row stays locked until the commit)."""
+    Everything is worked out first, the readable number drawn on its own, then the event, its log,
+    duplicate links, photos and inbox message are written in one transaction."""
     if client_id is not None:
         existing = selectors.reported_before(client_id)
         if existing:
@@ -126,10 +118,8 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
     day = now.astimezone(TZ).date()
     placement = selectors.place_point(point, day)
     county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
-    cid = client_id or uuid.uuid4()
     event = Event(
-        # provisional (unique: the client id) until the readable number is drawn at the end
-        number=cid.hex, client_id=cid,
+        client_id=client_id or uuid.uuid4(),
         category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
         description=description.strip(), channel=channel, reporter=reporter,
         reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
@@ -150,26 +140,25 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
             steps.append(_step(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now, seq=3,
                                note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else "")))
     duplicates = selectors.possible_duplicates(event)
-    try:
-        with transaction.atomic(savepoint=client_id is not None):  # a fresh uuid cannot collide
-            event.save(force_insert=True)
-    except IntegrityError:
-        # the same client id raced in from a second connection: that one is the report
-        if client_id is not None and Event.objects.filter(client_id=client_id).exists():
-            return Report(Event.objects.get(client_id=client_id), False)
-        raise
-    first = EventAction.objects.bulk_create(steps)[0]
-    if duplicates:
-        links = Event.possible_duplicates.through
-        links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk) for pk in duplicates])
-    message = _assignment_message(event)  # stored now, with the provisional number that
-    note = notify.store(*message) if message else None  # _give_number replaces, so that the
-    _give_number(event, county, day, note)  # counter row is locked for as little as possible
-    for photo in photos:  # after the number: it is part of the storage path
-        EventPhoto.objects.create(event=event, action=first, **photo)
-    if message:
-        user, _event, kind, text = message
-        notify.deliver(user, event, kind, text.replace(cid.hex, event.number))
+    event.number = _draw_number(county, day)
+    with transaction.atomic():
+        try:
+            with transaction.atomic(savepoint=client_id is not None):  # a fresh uuid cannot collide
+                event.save(force_insert=True)
+        except IntegrityError:
+            # the same client id raced in from a second connection: that one is the report
+            if client_id is not None and Event.objects.filter(client_id=client_id).exists():
+                return Report(Event.objects.get(client_id=client_id), False)
+            raise
+        first = EventAction.objects.bulk_create(steps)[0]
+        if duplicates:
+            links = Event.possible_duplicates.through
+            links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk) for pk in duplicates])
+        for photo in photos:
+            EventPhoto.objects.create(event=event, action=first, **photo)
+        message = _assignment_message(event)
+        if message:
+            notify.send(*message)
     return Report(event, True)
 
 
