@@ -70,9 +70,11 @@ class Placement:
 
 # who takes the events of area `a` on day `q.day` (responsible_for's rule): the on-duty worker,
 # else the area's leader; and that person's deputy if they are on leave that day
+# the leave rule, written once: the deputy of the first leave (by id) of `user` covering `day`
+DEPUTY_SQL = f"""SELECT l.deputy_id FROM {Leave._meta.db_table} l
+    WHERE l.user_id = {{user}} AND l.start <= {{day}} AND l."end" >= {{day}} ORDER BY l.id LIMIT 1"""
 PEOPLE_SQL = f"""SELECT pp.person AS person_on_day,
-           (SELECT l.deputy_id FROM {Leave._meta.db_table} l
-            WHERE l.user_id = pp.person AND l.start <= q.day AND l."end" >= q.day ORDER BY l.id LIMIT 1) AS deputy_on_day
+           ({DEPUTY_SQL.format(user="pp.person", day="q.day")}) AS deputy_on_day
     FROM (SELECT coalesce((SELECT d.user_id FROM {Duty._meta.db_table} d WHERE d.area_id = a.id AND d.day = q.day LIMIT 1),
                           a.leader_id) AS person) pp"""
 # the area's own columns, without its boundary (nothing on the report path draws it)
@@ -132,10 +134,10 @@ def ancestor_at(area: Area, level: str) -> Area | None:
 
 
 def available(user, day: dt.date):
-    """The user, or their deputy while on leave."""
-    # ids first: on the hot path (every report) nobody is on leave and no user row is needed
-    deputy = Leave.objects.filter(user=user, start__lte=day, end__gte=day).order_by("pk").values_list("deputy_id", flat=True)[:1]
-    deputy = list(deputy)
+    """The user, or their deputy while on leave (the rule PEOPLE_SQL applies in SQL)."""
+    with connection.cursor() as cur:  # ids first: usually nobody is on leave and no user row is needed
+        cur.execute(DEPUTY_SQL.format(user="%s", day="%s"), [user.pk, day, day])
+        deputy = cur.fetchone()
     return type(user).objects.get(pk=deputy[0]) if deputy else user
 
 

@@ -219,10 +219,11 @@ def act(event_id: int, action: str, actor, *, note: str = "", point: Point | Non
 def _apply(event: Event, action: str, actor, now, *, assignee, department, satisfaction) -> None:
     day = now.astimezone(TZ).date()
     if action == Action.ASSIGN:
-        target = assignee or selectors.responsible_for(event.area, day)
+        # a named assignee, or the area's responsible person (whose deputy rule is already applied)
+        target = selectors.available(assignee, day) if assignee else selectors.responsible_for(event.area, day)
         if target is None:
             raise ValidationError({"assignee": "name who takes the event: this area has no leader or duty roster"})
-        event.assignee = selectors.available(target, day)
+        event.assignee = target
     elif action == Action.START and event.assignee_id is None:
         event.assignee = actor
     elif action == Action.NOT_OURS:

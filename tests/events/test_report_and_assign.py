@@ -91,3 +91,15 @@ def test_a_rejected_report_stops_its_clock(tree, staff, dispute):
     event.refresh_from_db()
     assert event.status == State.REJECTED and event.closed_at
     assert selectors.clock_status(event, now=event.due_at + dt.timedelta(days=30)) == "green"
+
+
+def test_assigning_someone_on_leave_gives_it_to_their_deputy(tree, staff, dispute, make_user):
+    from gridmap.core.models import Role
+    from gridmap.events.models import Leave
+
+    event = report(staff, dispute, 114.05, 22.55).event  # far outside: the centre assigns it by hand
+    services.act(event.pk, Action.ACCEPT, staff["centre"], now=MONDAY_10)
+    deputy = make_user("deputy_b", Role.GRID_LEADER, tree["b"])
+    Leave.objects.create(user=staff["leader_b"], start=MONDAY_10.date(), end=MONDAY_10.date(), deputy=deputy)
+    event = services.act(event.pk, Action.ASSIGN, staff["centre"], assignee=staff["leader_b"], now=MONDAY_10)
+    assert event.assignee == deputy
