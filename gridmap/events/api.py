@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from gridmap.core.models import SENSITIVE_ROLES, User
 from gridmap.core.scoping import mask_phone
+from gridmap.places.selectors import user_name
 
 from . import notify, selectors, services
 from .calendar import TZ
@@ -43,7 +44,7 @@ class UserRefSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user) -> str:
-        return user.get_full_name() or user.username
+        return user_name(user)
 
 
 class AreaRefSerializer(serializers.Serializer):
@@ -102,7 +103,7 @@ class ReportedSerializer(serializers.ModelSerializer):
     @extend_schema_field(UserRefSerializer(allow_null=True))
     def get_assignee(self, event):
         user = event.assignee
-        return None if user is None else {"username": user.username, "name": user.get_full_name() or user.username}
+        return None if user is None else {"username": user.username, "name": user_name(user)}
 
     def get_due_at(self, event) -> str | None:
         return event.due_at.astimezone(TZ).isoformat() if event.due_at else None
@@ -117,7 +118,7 @@ def reported(event: Event) -> dict:
         "category": event.category.code, "status": str(event.status), "level": str(event.level),
         "grid": grid.code if grid else None, "grid_name": grid.name if grid else None,
         "outside_grid": bool(event.outside_grid),
-        "assignee": None if user is None else {"username": user.username, "name": user.get_full_name() or user.username},
+        "assignee": None if user is None else {"username": user.username, "name": user_name(user)},
         "due_at": event.due_at.astimezone(TZ).isoformat() if event.due_at else None,
         "lon": float(event.point.x), "lat": float(event.point.y),
     }
@@ -242,7 +243,7 @@ class EventDetailSerializer(serializers.ModelSerializer):
     @extend_schema_field(inline_serializer("Reporter", {"username": serializers.CharField(allow_null=True), "name": serializers.CharField()}))
     def get_reporter(self, event):
         if event.reporter_id:
-            return {"username": event.reporter.username, "name": event.reporter.get_full_name() or event.reporter.username}
+            return {"username": event.reporter.username, "name": user_name(event.reporter)}
         return {"username": None, "name": event.reporter_name}
 
     def get_reporter_phone(self, event) -> str:
@@ -369,6 +370,40 @@ class EventActionView(APIView):
             raise django_errors(exc) from None
         fresh = visible(request).prefetch_related("photos").filter(pk=event.pk).first() or event
         return Response(EventDetailSerializer(fresh, context={"request": request}).data)
+
+
+class StaffRefSerializer(UserRefSerializer):
+    id = serializers.IntegerField()
+
+
+class AssigneeSerializer(StaffRefSerializer):
+    """Someone the caller may assign the event to: the assign action takes the username."""
+
+    role = serializers.CharField()
+    role_label = serializers.CharField(source="get_role_display")
+    area = AreaRefSerializer(allow_null=True)
+    on_leave = serializers.SerializerMethodField(help_text="on leave today: the event goes to the deputy")
+    deputy = StaffRefSerializer(allow_null=True)
+
+    def get_on_leave(self, user) -> bool:
+        return user.deputy is not None
+
+
+@extend_schema(tags=["events"], responses={
+    200: AssigneeSerializer(many=True),
+    403: OpenApiResponse(description="the caller's role may not assign events"),
+    404: OpenApiResponse(description="no such event in the caller's area")})
+class EventAssigneesView(APIView):
+    """GET /api/events/{id}/assignees/ — the staff the caller may assign the event to (the assign
+    action accepts exactly these): of the event's handling area and the areas below it, within the
+    caller's area; leaders first, each saying whether they are on leave today and who deputises."""
+
+    def get(self, request, pk):
+        event = get_object_or_404(visible(request), pk=pk)
+        if not selectors.may_assign(request.user, event):
+            return Response({"detail": f"{request.user.get_role_display()} may not assign events"}, status=status.HTTP_403_FORBIDDEN)
+        rows = selectors.assignees(request.user, event, timezone.now().astimezone(TZ).date())
+        return Response(AssigneeSerializer(rows, many=True).data)
 
 
 @extend_schema(tags=["events"], responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="not yours to see")})

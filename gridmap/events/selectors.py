@@ -6,15 +6,17 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.gis.geos import Point
 from django.db import connection
-from django.db.models import Case, CharField, DateTimeField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, DateTimeField, IntegerField, Q, QuerySet, Value, When
+from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from gridmap.core.models import Role
 from gridmap.grids.models import Area, Level
 
 from .calendar import WorkCalendar
 from .models import CalendarDay, Category, Duty, Event, HandlingLevel, Leave, Notification, TimeLimit, Urgency
-from .workflow import SYSTEM, allowed_actions
+from .workflow import SYSTEM, Action, allowed_actions, roles_for
 
 LEVEL_OF_AREA = {HandlingLevel.GRID: Level.GRID, HandlingLevel.COMMUNITY: Level.COMMUNITY,
                  HandlingLevel.STREET: Level.STREET, HandlingLevel.DISTRICT: Level.DISTRICT}
@@ -158,6 +160,51 @@ def responsible_for(area: Area | None, day: dt.date):
     if who == area.leader_id:
         return area.leader
     return get_user_model().objects.get(pk=who)
+
+
+# the roles that take an area's events, in the order a list shows them (a department's handlers
+# are reached through to_department)
+ASSIGNEE_ROLES = (Role.AREA_STAFF, Role.GRID_LEADER, Role.GRID_WORKER)
+
+
+def assignable(user, event: Event) -> QuerySet:
+    """Whom `user` may name when assigning `event` (ASSIGN): the staff of the event's handling area
+    (its grid when it has no area; the whole district when it has neither: the centre's queue) and
+    of the areas below it, within the caller's own area. An area's staff: its leader, its workers,
+    and the users of an assignee role bound to it. services.act refuses anyone else."""
+    areas = Area.objects.all()
+    handling = event.area or event.grid
+    if handling is not None:
+        areas = areas.filter(path__startswith=handling.path)
+    if user is not None and not user.sees_everything:
+        areas = areas.filter(path__startswith=user.area.path) if user.area_id else areas.none()
+    return get_user_model().objects.filter(
+        Q(role__in=ASSIGNEE_ROLES, area__in=areas)
+        | Q(pk__in=areas.exclude(leader=None).values("leader_id"))
+        | Q(pk__in=Area.workers.through.objects.filter(area__in=areas).values("user_id")),
+        is_active=True,
+    )
+
+
+def may_assign(user, event: Event) -> bool:
+    """Whether the workflow table gives `user` a role that assigns `event` (from whichever state allows it)."""
+    return bool(roles_of(user, event) & roles_for(Action.ASSIGN))
+
+
+def assignees(user, event: Event, day: dt.date) -> list:
+    """assignable(), leaders first by area, each with `deputy`: who takes the event instead if
+    they are on leave on `day` (available()'s rule, in the same query), else None."""
+    users = get_user_model()
+    role_order = Case(*(When(role=r, then=Value(i)) for i, r in enumerate(ASSIGNEE_ROLES)),
+                      default=Value(len(ASSIGNEE_ROLES)), output_field=IntegerField())
+    deputy_sql = DEPUTY_SQL.format(user=f'"{users._meta.db_table}"."id"', day="%s")
+    rows = list(assignable(user, event).select_related("area")
+                .annotate(deputy_id=RawSQL(deputy_sql, [day, day]), role_order=role_order)
+                .order_by("area__path", "role_order", "last_name", "first_name", "username"))
+    deputies = users.objects.in_bulk({u.deputy_id for u in rows if u.deputy_id})
+    for u in rows:
+        u.deputy = deputies.get(u.deputy_id)
+    return rows
 
 
 def department_handler(department, day: dt.date):

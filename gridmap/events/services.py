@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
-from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Notification, Satisfaction
+from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Satisfaction
 from .workflow import FINAL_STATES, Action, State, transition
 
 
@@ -219,6 +219,8 @@ def act(event_id: int, action: str, actor, *, note: str = "", point: Point | Non
 def _apply(event: Event, action: str, actor, now, *, assignee, department, satisfaction) -> None:
     day = now.astimezone(TZ).date()
     if action == Action.ASSIGN:
+        if assignee is not None and not selectors.assignable(actor, event).filter(pk=assignee.pk).exists():
+            raise ValidationError({"assignee": f"{assignee.username} is not among the staff you may assign this event to"})
         # a named assignee, or the area's responsible person (whose deputy rule is already applied)
         target = selectors.available(assignee, day) if assignee else selectors.responsible_for(event.area, day)
         if target is None:

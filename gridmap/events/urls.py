@@ -10,6 +10,7 @@ urlpatterns = [
     path("api/events/report/", api.ReportView.as_view(), name="report"),
     path("api/events/<int:pk>/", api.EventDetailView.as_view(), name="detail"),
     path("api/events/<int:pk>/actions/", api.EventActionView.as_view(), name="actions"),
+    path("api/events/<int:pk>/assignees/", api.EventAssigneesView.as_view(), name="assignees"),
     path("api/events/<int:pk>/photos/<int:photo_pk>/", api.EventPhotoView.as_view(), name="photo"),
     path("api/workflow/", api.WorkflowView.as_view(), name="workflow"),
     path("api/categories/", api.CategoryTreeView.as_view(), name="categories"),

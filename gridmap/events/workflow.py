@@ -95,6 +95,11 @@ def transition(state: str, action: str) -> Transition | None:
     return _BY_KEY.get((state, action))
 
 
+def roles_for(action: str) -> frozenset:
+    """Every role that may take `action` from some state."""
+    return frozenset().union(*(t.roles for t in TRANSITIONS if t.action == action))
+
+
 def allowed_actions(state: str, roles: set[str]) -> list[str]:
     """The actions someone holding `roles` may take from `state` (the UI's buttons)."""
     return [t.action for t in TRANSITIONS if t.state == state and t.roles & roles]

@@ -1,7 +1,8 @@
 """Map layers as GeoJSON (login required, scoped to the caller). Thin: parsing here, queries
 in the selectors, the JSON text itself written by PostGIS."""
 
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -22,8 +23,11 @@ class GeoJSONRenderer(JSONRenderer):
 
 
 RENDERERS = [GeoJSONRenderer, JSONRenderer]
-# Buildings are drawn from zoom 15; a box wider or taller than this is refused (≈ 15 km).
+# A box wider or taller than this is refused (≈ 15 km): the map itself takes buildings as tiles.
 MAX_BBOX_DEGREES = 0.15
+MVT = "application/vnd.mapbox-vector-tile"
+# Building tiles exist for these zooms; the map draws z16 tiles when zoomed in further.
+BUILDING_TILE_ZOOMS = range(14, 17)
 
 
 @api_view(["GET"])
@@ -43,6 +47,23 @@ def buildings(request):
     """GET ?bbox=w,s,e,n → the visible building footprints in the box."""
     bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
     return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)
+
+
+@require_GET
+def building_tile(request, z: int, x: int, y: int):
+    """GET /api/map/buildings/{z}/{x}/{y}.mvt → the visible buildings of that web-mercator tile
+    as a Mapbox Vector Tile (layer "buildings", footprints unclipped; see
+    places.selectors.building_tile). A plain view: tiles come by the dozen, and the framework's
+    negotiation would cost more than some tiles' query. Private to the caller (scoped), cached
+    by their browser for a minute."""
+    if not request.user.is_authenticated:
+        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=403)
+    if z not in BUILDING_TILE_ZOOMS or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
+        return JsonResponse({"tile": f"zoom {BUILDING_TILE_ZOOMS[0]}–{BUILDING_TILE_ZOOMS[-1]} and 0 ≤ x, y < 2^zoom;"
+                                     f" got {z}/{x}/{y}"}, status=400, json_dumps_params={"ensure_ascii": False})
+    response = HttpResponse(place_selectors.building_tile(request.user, z, x, y), content_type=MVT)
+    response["Cache-Control"] = "private, max-age=60"
+    return response
 
 
 @api_view(["GET"])

@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("api/map/areas/", api.areas, name="map-areas"),
     path("api/map/buildings/", api.buildings, name="map-buildings"),
+    path("api/map/buildings/<int:z>/<int:x>/<int:y>.mvt", api.building_tile, name="map-building-tile"),
     path("api/map/facilities/", api.facilities, name="map-facilities"),
     path("api/map/organisations/", api.organisations, name="map-organisations"),
     path("api/search/", api.search, name="search"),

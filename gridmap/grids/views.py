@@ -12,7 +12,7 @@ from gridmap.places.models import BuildingUse, FacilityStatus, FacilityType, Org
 from . import selectors
 from .patch import page_text as patch_text
 from .search import page_text as search_text
-from .api import MAX_BBOX_DEGREES
+from .api import BUILDING_TILE_ZOOMS, MAX_BBOX_DEGREES
 
 BUILDINGS_MIN_ZOOM = 15
 PLACES_MIN_ZOOM = 16  # facilities and organisations (places_layers.js)
@@ -24,7 +24,8 @@ def home(request):
     leaflet = settings.LEAFLET_CONFIG
     config = {
         "api": {
-            "areas": reverse("grids:map-areas"), "buildings": reverse("grids:map-buildings"),
+            "areas": reverse("grids:map-areas"),
+            "buildingTiles": reverse("grids:map-building-tile", args=[0, 0, 0]).replace("0/0/0.mvt", "{z}/{x}/{y}.mvt"),
             "facilities": reverse("grids:map-facilities"), "organisations": reverse("grids:map-organisations"),
             # "{id}" is filled in by the page (floors.js)
             "buildingFloors": reverse("places:building-floors", args=[0]).replace("/0/", "/{id}/"),
@@ -33,6 +34,7 @@ def home(request):
             "search": reverse("grids:search"), "patch": reverse("grids:patch"),  # search.js, patch.js
             "inbox": reverse("event_pages:inbox"),
         },
+        "pages": {"person": reverse("people:person-page", args=[0]).replace("/0/", "/{id}/")},  # a record's own page (floors.js)
         "extent": selectors.visible_extent(user),
         "center": leaflet["DEFAULT_CENTER"],
         "zoom": leaflet["DEFAULT_ZOOM"],
@@ -42,6 +44,7 @@ def home(request):
         "tiles": [{"name": name, "url": url, "options": options} for name, url, options in leaflet["TILES"]],
         "levels": selectors.visible_levels(user),
         "buildingsMinZoom": BUILDINGS_MIN_ZOOM,
+        "buildingTileZooms": [BUILDING_TILE_ZOOMS[0], BUILDING_TILE_ZOOMS[-1]],
         "maxBboxDegrees": MAX_BBOX_DEGREES,
         "uses": dict(BuildingUse.choices),
         "places": {  # facilities and organisations layers (places_layers.js)
@@ -108,5 +111,5 @@ def panel_text() -> dict:
         "birthDate": _("Birth date"), "ethnicity": _("Ethnicity"), "registeredResidence": _("Registered residence"),
         "origin": _("Place of origin"), "arrived": _("Arrived"), "stayUntil": _("Stay until"),
         "partyMember": _("Party member"), "volunteer": _("Volunteer"), "yes": _("yes"), "no": _("no"),
-        "dwelling": _("Dwelling"),
+        "dwelling": _("Dwelling"), "fullRecord": _("full record"),
     }

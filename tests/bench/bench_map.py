@@ -13,6 +13,10 @@ demo district.
     filter; with the zoom the box fills 1280×800 at, as the page sends it): bytes and ms per HTTP request, against the same SQL statements (captured from the
     endpoint, re-run through psycopg2 with their rows fetched) in the same run, and the bare
     SELECT under the JSON aggregation. Target: HTTP ≤ 1.5× raw SQL and ≤ 300 KB per viewport.
+(b2) The building layer as the map takes it: vector tiles (/api/map/buildings/{z}/{x}/{y}.mvt),
+    all the tiles a 1280×800 view padded 10% needs at zoom 15 (the first building zoom), 16 (2.5D)
+    and 18 (z16 tiles drawn larger), at the same places: tiles, distinct buildings, bytes and HTTP
+    ms summed over the view's tiles against the tile statements' SQL ms.
 (c) The events layer district-wide (city scale): the whole district's box at the zoom that fits it
     in a 1280×800 viewport, as the page asks (&zoom=): server-side aggregates per square cell
     ("aggregated": true), status=open and no filter, and for comparison the same box at building
@@ -278,11 +282,23 @@ def time_http(conn, path: str, cookie: str, repeat: int) -> tuple[float, int]:
     return median(samples[1:]), size
 
 
-def bench_layers(port: int, username: str, width: float, height: float, places: int, repeat: int) -> list[dict]:
+def connections_for(username: str, port: int):
+    """What a layer bench needs: a test client and a session cookie for `username`, a raw
+    psycopg2 connection for the SQL timings, and a keep-alive HTTP connection to gunicorn."""
     import psycopg2
     from django.contrib.auth import get_user_model
     from django.db import connection
     from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username=username))
+    raw = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"})
+    raw.autocommit = True
+    return client, session_for(username), raw, http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+
+
+def bench_layers(port: int, username: str, width: float, height: float, places: int, repeat: int) -> list[dict]:
+    from django.db import connection
     from django.urls import NoReverseMatch, reverse
 
     layers = [("buildings", reverse("grids:map-buildings"), "")]
@@ -299,12 +315,7 @@ def bench_layers(port: int, username: str, width: float, height: float, places: 
               [(0.5, 0.5), (0.25, 0.25), (0.75, 0.75), (0.25, 0.75), (0.75, 0.25), (0.5, 0.1), (0.1, 0.5), (0.9, 0.9)]]
     spots = spread[:places]
 
-    client = Client()
-    client.force_login(get_user_model().objects.get(username=username))
-    cookie = session_for(username)
-    raw = psycopg2.connect(**{k: v for k, v in connection.get_connection_params().items() if k != "cursor_factory"})
-    raw.autocommit = True
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    client, cookie, raw, conn = connections_for(username, port)
     rows = []
     with raw.cursor() as cur:
         for i, (cx, cy) in enumerate(spots):
@@ -324,7 +335,7 @@ def bench_layers(port: int, username: str, width: float, height: float, places: 
                              "sql_ms": sql_ms, "bare_ms": bare_ms, "statements": len(statements)})
     raw.close()
     conn.close()
-    return rows
+    return rows, spots
 
 
 def print_layers(rows: list[dict], username: str, width: float, height: float, repeat: int) -> None:
@@ -343,6 +354,70 @@ def print_layers(rows: list[dict], username: str, width: float, height: float, r
               f"{median([r['http_ms'] for r in mine]):9.1f}{median([r['sql_ms'] for r in mine]):8.1f}{median([r['bare_ms'] for r in mine]):9.1f}"
               f"{median([r['http_ms'] / r['sql_ms'] for r in mine]):9.2f}×{median([r['http_ms'] / r['bare_ms'] for r in mine]):9.2f}×"
               f"  (median; KB is the largest)")
+
+
+def view_tiles(cx: float, cy: float, zoom: int, width_px: int = 1280, height_px: int = 800) -> list[tuple[int, int, int]]:
+    """The building tiles the page asks for a 1280×800 view centred on (cx, cy) at `zoom`: those
+    covering the view padded by 10% each way (map.js), at the tile zoom the page uses."""
+    import math
+
+    from gridmap.grids.api import BUILDING_TILE_ZOOMS
+
+    z = max(BUILDING_TILE_ZOOMS[0], min(zoom, BUILDING_TILE_ZOOMS[-1]))
+    world_px = 256 * 2 ** zoom
+    px, py = (cx + 180) / 360 * world_px, (1 - math.asinh(math.tan(math.radians(cy))) / math.pi) / 2 * world_px
+    half_w, half_h = width_px * 1.2 / 2, height_px * 1.2 / 2
+    scale = 2 ** z / world_px  # screen pixels → tile numbers at z
+    xs = range(int((px - half_w) * scale), int((px + half_w) * scale) + 1)
+    ys = range(int((py - half_h) * scale), int((py + half_h) * scale) + 1)
+    return [(z, x, y) for x in xs for y in ys]
+
+
+def bench_building_tiles(port: int, username: str, spots: list[tuple[float, float]], repeat: int) -> list[dict]:
+    """Per view (place × zoom): every tile the page asks, over HTTP one after another, against the
+    tile statements (captured from the endpoint) re-run through psycopg2."""
+    import mapbox_vector_tile
+    from django.urls import reverse
+
+    client, cookie, raw, conn = connections_for(username, port)
+    rows = []
+    with raw.cursor() as cur:
+        for i, (cx, cy) in enumerate(spots):
+            for zoom in (15, 16, 18):
+                tiles = view_tiles(cx, cy, zoom)
+                http_ms = sql_ms = 0.0
+                size, ids = 0, set()
+                for z, x, y in tiles:
+                    path = reverse("grids:map-building-tile", args=[z, x, y])
+                    statements = layer_sql(client, path)
+                    ms, n = time_http(conn, path, cookie, repeat)
+                    http_ms, size, sql_ms = http_ms + ms, size + n, sql_ms + time_sql(cur, statements, repeat)
+                    body = client.get(path).content
+                    layer = mapbox_vector_tile.decode(body).get("buildings", {"features": []}) if body else {"features": []}
+                    ids |= {f["id"] for f in layer["features"]}
+                rows.append({"place": i + 1, "center": (cx, cy), "zoom": zoom, "tiles": len(tiles), "buildings": len(ids),
+                             "bytes": size, "http_ms": http_ms, "sql_ms": sql_ms})
+    raw.close()
+    conn.close()
+    return rows
+
+
+def print_building_tiles(rows: list[dict], username: str, repeat: int) -> None:
+    print(f"\n(b2) building tiles (the map's building layer), a 1280×800 view padded 10%, as {username}"
+          f" (median of {repeat} per tile, summed over the view's tiles; one connection, one tile after another)")
+    print(f"  {'place':<22}{'zoom':>5}{'tiles':>6}{'bldgs':>7}{'KB':>8}{'HTTP ms':>9}{'SQL ms':>8}{'ms/tile':>8}{'HTTP/SQL':>10}  targets ≤ 1.5×, ≤ 300 KB")
+    for r in rows:
+        ratio = r["http_ms"] / r["sql_ms"]
+        ok = "ok" if ratio <= 1.5 and r["bytes"] <= 300 * KB else "MISSED"
+        place = f"{r['place']} ({r['center'][0]:.4f},{r['center'][1]:.4f})"
+        print(f"  {place:<22}{r['zoom']:5d}{r['tiles']:6d}{r['buildings']:7d}{r['bytes'] / KB:8.1f}{r['http_ms']:9.1f}"
+              f"{r['sql_ms']:8.1f}{r['http_ms'] / r['tiles']:8.1f}{ratio:9.2f}×  {ok}")
+    for zoom in dict.fromkeys(r["zoom"] for r in rows):
+        mine = [r for r in rows if r["zoom"] == zoom]
+        print(f"  {'all places (median)':<22}{zoom:5d}{median([r['tiles'] for r in mine]):6.0f}{median([r['buildings'] for r in mine]):7.0f}"
+              f"{median([r['bytes'] for r in mine]) / KB:8.1f}{median([r['http_ms'] for r in mine]):9.1f}{median([r['sql_ms'] for r in mine]):8.1f}"
+              f"{median([r['http_ms'] / r['tiles'] for r in mine]):8.1f}{median([r['http_ms'] / r['sql_ms'] for r in mine]):9.2f}×"
+              f"  (largest view {max(r['bytes'] for r in mine) / KB:.0f} KB)")
 
 
 def fit_zoom(w: float, s: float, e: float, n: float, width_px: int = 1280, height_px: int = 800) -> float:
@@ -446,8 +521,9 @@ def main():
         pages = bench_page(port, [("whole district", "centre", "bench_map_district.png"),
                                   ("building zoom, own grid", leader, "bench_map_building_zoom.png")], args.runs)
         print_page(pages)
-        rows = bench_layers(port, "centre", width, height, min(args.places, 8), args.repeat)
+        rows, spots = bench_layers(port, "centre", width, height, min(args.places, 8), args.repeat)
         print_layers(rows, "centre", width, height, args.repeat)
+        print_building_tiles(bench_building_tiles(port, "centre", spots, args.repeat), "centre", args.repeat)
         print_district_events(bench_district_events(port, "centre", args.repeat), "centre", args.repeat)
     finally:
         proc.terminate()

@@ -5,8 +5,10 @@ footprints are flat again. Screenshots go to tests/artifacts/."""
 import pytest
 
 from gridmap.places.models import Building
+from gridmap.places.selectors import tile_bounds
 
 from ..conftest import rect
+from ..grids.test_building_tiles import tile_of
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -122,4 +124,29 @@ def test_buildings_extruded_from_zoom_16_and_clickable(live_server, page, artifa
     assert page.evaluate("gridmap.buildings25d.drawn.length") == 0
     page.evaluate("gridmap.map.addLayer(gridmap.layers.buildings)")
     page.wait_for_selector("#map[data-buildings-mode='25d'][data-buildings25d='3']")
+    assert page.errors == []
+
+
+def test_buildings_come_as_tiles_and_a_building_on_a_tile_corner_is_drawn_once(live_server, page, artifacts, tree, leader_a):
+    """The page takes buildings as vector tiles (.mvt), not a bbox GeoJSON; a footprint over the
+    corner of four z16 tiles comes in all four and is drawn once, whole, at its height."""
+    x, y = tile_of(113.92, 22.55, 16)
+    west, _, _, north = tile_bounds(16, x, y)
+    corner = Building.objects.create(code="CORNER", name="角楼", floors_above=10, use="residential",
+                                     footprint=rect(west - 0.0002, north - 0.00015, west + 0.0002, north + 0.00015))
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/api/map/buildings/" in r.url else None)
+    login(page, live_server)
+    page.evaluate(f"gridmap.map.setView([{north}, {west}], 17, {{animate: false}})")
+    page.wait_for_selector("#map[data-buildings-mode='25d'][data-buildings25d='1']")
+    assert [(b["code"], b["floors"], b["height"]) for b in page.evaluate(DRAWN)] == [("CORNER", 10, 30)]
+    assert page.locator("path.gm-building").count() == 1
+    assert page.locator('path.gm-building[data-code="CORNER"]').get_attribute("data-id") == str(corner.pk)
+    tiles = {u.rsplit("/buildings/", 1)[1] for u in asked}
+    assert {f"16/{x - 1}/{y - 1}.mvt", f"16/{x}/{y - 1}.mvt", f"16/{x - 1}/{y}.mvt", f"16/{x}/{y}.mvt"} <= tiles
+    assert all(t.endswith(".mvt") for t in tiles)
+    # The whole footprint is drawn: its flat path spans the 0.0004° (≈ 41 m) it has, not a tile's piece.
+    span = page.evaluate("""() => { const b = gridmap.layers.buildings.getBounds(); return [b.getWest(), b.getEast()]; }""")
+    assert span == [pytest.approx(west - 0.0002, abs=3e-6), pytest.approx(west + 0.0002, abs=3e-6)]
+    page.screenshot(path=str(artifacts / "buildings_tile_corner.png"))
     assert page.errors == []

@@ -5,15 +5,17 @@ import io
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import transaction
 from django.utils import timezone
 from PIL import Image
 from rest_framework.test import APIClient
 
-from gridmap.core.models import Role
+from gridmap.core.models import Role, User
 from gridmap.events import selectors, workflow
 from gridmap.events.calendar import TZ
 from gridmap.events.models import Category, Event, EventAction, EventPhoto, Notification
 from gridmap.events.workflow import State
+from gridmap.grids.models import Area
 
 LIST = "/api/events/"
 
@@ -212,6 +214,96 @@ def test_assign_by_username_and_hand_to_a_department_by_code(api, staff, by_role
     assert r.json()["assignee"]["username"] == "market_handler"
 
 
+# --- assign: whom the caller may name ----------------------------------------------------------
+
+def assignees(pk):
+    return f"/api/events/{pk}/assignees/"
+
+
+def usernames(response):
+    assert response.status_code == 200, response.content
+    return {row["username"] for row in response.json()}
+
+
+@pytest.fixture
+def unassigned(tree, staff, report):
+    """A neighbour dispute in grid A reported while the grid had no leader: accepted, waiting to be assigned."""
+    Area.objects.filter(pk=tree["a"].pk).update(leader=None)
+    event = report()
+    Area.objects.filter(pk=tree["a"].pk).update(leader=staff["leader_a"])
+    assert (event.status, event.area_id, event.assignee) == (State.ACCEPTED, tree["a"].pk, None)
+    return event
+
+
+def test_assignees_are_the_staff_of_the_events_grid(api, tree, staff, make_user, unassigned):
+    User.objects.filter(pk=staff["worker_a"].pk).update(last_name="王", first_name="小二")
+    helper = make_user("helper", Role.GRID_WORKER, tree["street"])
+    tree["a"].workers.add(helper)  # named a worker of grid A, though bound to the street
+    rows = api(staff["leader_a"]).get(assignees(unassigned.pk)).json()
+    assert {r["username"] for r in rows} == {"leader_a", "worker_a", "helper"}  # not leader_b, community, street, patroller
+    grid_a = [r["username"] for r in rows if r["area"]["code"] == tree["a"].code]
+    assert grid_a == ["leader_a", "worker_a"]  # the leader first
+    worker = next(r for r in rows if r["username"] == "worker_a")
+    assert worker == {"id": staff["worker_a"].pk, "username": "worker_a", "name": "王小二", "role": Role.GRID_WORKER,
+                      "role_label": str(Role.GRID_WORKER.label), "on_leave": False, "deputy": None,
+                      "area": {"code": tree["a"].code, "name": "网格A", "level": "grid"}}
+    # the community's staff and the centre get the same people for this grid's event
+    assert usernames(api(staff["community"]).get(assignees(unassigned.pk))) == {"leader_a", "worker_a", "helper"}
+    assert usernames(api(staff["centre"]).get(assignees(unassigned.pk))) == {"leader_a", "worker_a", "helper"}
+
+
+def test_everyone_listed_is_accepted_and_no_one_else(api, staff, unassigned):
+    leader = api(staff["leader_a"])
+    listed = usernames(leader.get(assignees(unassigned.pk)))
+    assert listed == {"leader_a", "worker_a"}
+    for outsider in ("leader_b", "community", "street", "patroller", "centre"):
+        r = leader.post(actions(unassigned.pk), {"action": "assign", "assignee": outsider}, format="json")
+        assert r.status_code == 400 and "assignee" in r.json(), (outsider, r.content)
+    assert Event.objects.get(pk=unassigned.pk).version == 0 and EventAction.objects.filter(event=unassigned).count() == 2
+    for username in sorted(listed):
+        savepoint = transaction.savepoint()
+        r = leader.post(actions(unassigned.pk), {"action": "assign", "assignee": username, "expected_version": 0}, format="json")
+        assert r.status_code == 200 and r.json()["assignee"]["username"] == username, r.content
+        assert r.json()["status"] == State.ASSIGNED
+        transaction.savepoint_rollback(savepoint)
+
+
+def test_an_assignee_on_leave_is_listed_with_the_deputy_who_takes_it(api, tree, staff, make_user, unassigned):
+    from gridmap.events.models import Leave
+
+    deputy = make_user("deputy_a", Role.GRID_WORKER, tree["a"])
+    User.objects.filter(pk=deputy.pk).update(last_name="赵", first_name="代")
+    today = timezone.now().astimezone(TZ).date()
+    Leave.objects.create(user=staff["leader_a"], start=today, end=today, deputy=deputy)
+    community = api(staff["community"])
+    rows = {r["username"]: r for r in community.get(assignees(unassigned.pk)).json()}
+    assert rows["leader_a"]["on_leave"] and rows["leader_a"]["deputy"] == {"id": deputy.pk, "username": "deputy_a", "name": "赵代"}
+    assert not rows["worker_a"]["on_leave"] and rows["worker_a"]["deputy"] is None
+    r = community.post(actions(unassigned.pk), {"action": "assign", "assignee": "leader_a"}, format="json")
+    assert r.status_code == 200 and r.json()["assignee"]["username"] == "deputy_a"
+
+
+def test_assignees_stay_within_the_callers_area(api, tree, staff, report):
+    labour = report(category=Category.objects.get(code="0103"))  # handled by the community
+    assert labour.area_id == tree["community"].pk
+    assert usernames(api(staff["community"]).get(assignees(labour.pk))) == {"community", "leader_a", "worker_a", "leader_b"}
+    assert usernames(api(staff["leader_a"]).get(assignees(labour.pk))) == {"leader_a", "worker_a"}
+    triage = report(lon=114.05)  # outside every area: the centre's queue, the whole district's staff
+    assert (triage.area, triage.grid) == (None, None)
+    assert usernames(api(staff["centre"]).get(assignees(triage.pk))) == {
+        "leader_a", "worker_a", "leader_b", "community", "street", "patroller"}
+
+
+def test_assignees_need_the_event_in_scope_and_a_role_that_assigns(api, staff, by_role, unassigned):
+    assert api(staff["leader_b"]).get(assignees(unassigned.pk)).status_code == 404
+    assert api(staff["leader_a"]).get(assignees(999999)).status_code == 404
+    assert api().get(assignees(unassigned.pk)).status_code in (401, 403)
+    for role in (Role.GRID_WORKER, Role.DEPARTMENT, Role.LEADER):  # the workflow never lets them assign
+        r = api(by_role[role]).get(assignees(unassigned.pk))
+        assert r.status_code == 403 and "detail" in r.json(), role
+        assert api(by_role[role]).post(actions(unassigned.pk), {"action": "assign", "assignee": "worker_a"}, format="json").status_code == 403
+
+
 # --- photos ----------------------------------------------------------------------------------
 
 def test_photos_are_served_only_to_who_sees_the_event(api, client, staff, report, settings, tmp_path):
@@ -302,7 +394,7 @@ def test_openapi_schema_lists_the_api(api, staff):
     assert r.status_code == 200
     paths = r.json()["paths"]
     for p in ["/api/events/", "/api/events/{id}/", "/api/events/{id}/actions/", "/api/events/report/",
-              "/api/events/{id}/photos/{photo_pk}/", "/api/categories/", "/api/inbox/", "/api/inbox/unread-count/",
+              "/api/events/{id}/photos/{photo_pk}/", "/api/events/{id}/assignees/", "/api/categories/", "/api/inbox/", "/api/inbox/unread-count/",
               "/api/inbox/{id}/read/", "/api/inbox/read/", "/api/workflow/"]:
         assert p in paths, p
     params = {p["name"] for p in paths["/api/events/"]["get"]["parameters"]}

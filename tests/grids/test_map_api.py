@@ -116,7 +116,7 @@ def test_home_requires_login_and_renders_for_leader(client, tree, leader_a):
     config = res.context["config"]
     assert config["levels"] == ["grid"]
     assert config["extent"] == pytest.approx((113.90, 22.50, 113.95, 22.60))
-    assert config["api"] == {"areas": AREAS, "buildings": BUILDINGS, "facilities": "/api/map/facilities/",
+    assert config["api"] == {"areas": AREAS, "buildingTiles": "/api/map/buildings/{z}/{x}/{y}.mvt", "facilities": "/api/map/facilities/",
                              "organisations": "/api/map/organisations/", "buildingFloors": "/api/buildings/{id}/floors/",
                              "dwelling": "/api/dwellings/{id}/", "person": "/api/persons/{id}/",
                              "search": "/api/search/", "patch": "/api/patch/", "inbox": "/inbox/"}

@@ -2,12 +2,15 @@
 // number, category, status, urgency, address, reporter, due time and clock, photos, the
 // timeline of actions with their photos, and one button per action the API allows the caller
 // (allowed_actions, from the workflow table). A button posts to /api/events/{id}/actions/ with
-// the version seen (409 when the event moved on), asking first for what the action needs.
-// /?event=<id> opens the map at the event with its panel.
+// the version seen (409 when the event moved on), asking first for what the action needs ("assign":
+// a pick from /api/events/{id}/assignees/, a typed username only when that list is empty).
+// /?event=<id> opens the map at the event with its panel. After an action changed the event, the
+// panel dispatches "gridmap:event-changed" (detail: {id, action, status}) on document.
 //
 // Test hooks: #gm-panel[data-view=event][data-state=loading|ready|error][data-id][data-status]
 // [data-clock], .gm-event-action[data-action], li.gm-step[data-action], .gm-event-message
-// [data-kind=ok|conflict|invalid|forbidden|error], form.gm-action-form[data-action].
+// [data-kind=ok|conflict|invalid|forbidden|error], form.gm-action-form[data-action],
+// select[name=assignee] option[value=<username>][data-on-leave].
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = (v) => (v === null || v === undefined || v === "" ? "—" : v);
@@ -129,13 +132,15 @@ export function createEventPanel(config, { map, floors } = {}) {
   }
 
   // --- taking an action: straight away, or after a small form for what it needs ----------------
-  function choose(action) {
+  async function choose(action) {
     const needsNote = C.actions[action]?.needsNote;
     const extra = NEEDS[action];
     if (!needsNote && !extra) { post(action, {}); return; }
     const slot = body.querySelector(".gm-action-form-slot");
+    const people = extra === "assignee" ? await assignees(event.id) : null;
+    if (!slot.isConnected) return;  // the panel showed something else while the list loaded
     const field = {
-      assignee: `<label>${esc(T.assignTo)} <input name="assignee" required autocomplete="off"></label>`,
+      assignee: people?.length ? assigneeSelect(people) : `<label>${esc(T.assignTo)} <input name="assignee" required autocomplete="off"></label>`,
       department: `<label>${esc(T.toDepartment)} <select name="department" required>${C.departments.map(([v, l]) =>
         `<option value="${esc(v)}">${esc(l)}</option>`).join("")}</select></label>`,
       satisfaction: `<label>${esc(T.satisfaction)} <select name="satisfaction" required>${C.satisfactions.map(([v, l]) =>
@@ -154,6 +159,29 @@ export function createEventPanel(config, { map, floors } = {}) {
       post(action, data);
     });
     form.querySelector("input, select, textarea")?.focus();
+  }
+
+  // who the caller may assign the event to; [] when the list cannot be had (then a typed username)
+  async function assignees(id) {
+    try {
+      const res = await fetch(url("assignees", id), { credentials: "same-origin", headers: { Accept: "application/json" } });
+      return res.ok ? await res.json() : [];
+    } catch {
+      return [];
+    }
+  }
+
+  function assigneeSelect(people) {
+    const option = (p) => {
+      const text = [p.name, p.role_label, p.area?.name, p.deputy ? T.onLeave.replace("{name}", p.deputy.name) : ""];
+      return `<option value="${esc(p.username)}" data-on-leave="${p.on_leave}">${esc(text.filter(Boolean).join(" · "))}</option>`;
+    };
+    return `<label>${esc(T.assignPick)} <select name="assignee" required><option value="">—</option>${people.map(option).join("")}</select></label>`;
+  }
+
+  function changed(id, action, data) {
+    self.onChange?.(data);
+    document.dispatchEvent(new CustomEvent("gridmap:event-changed", { detail: { id, action, status: data.status } }));
   }
 
   async function post(action, fields) {
@@ -178,11 +206,11 @@ export function createEventPanel(config, { map, floors } = {}) {
     if (!mine() || panel.dataset.id !== String(id)) return;
     if (res.ok) {
       render(data, { kind: "ok", text: T.done.replace("{action}", label(action)) });
-      self.onChange?.(data);
+      changed(id, action, data);
     } else if (res.status === 409) {
       const status = STATUS[data.status] || data.status;
       await open(id, { message: { kind: "conflict", text: `${T.conflict.replace("{status}", status)} ${data.detail ? `(${data.detail})` : ""}` } });
-      self.onChange?.(data);
+      changed(id, action, data);
     } else if (res.status === 400) {
       const why = Object.entries(data).map(([k, v]) => `${k}: ${[].concat(v).join(" ")}`).join("; ");
       showMessage({ kind: "invalid", text: `${T.invalid}: ${why || res.status}` });

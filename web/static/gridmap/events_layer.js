@@ -19,6 +19,7 @@
 // points ("aggregated": true). Cells are drawn on their own layer group (never clustered) as
 // circles sized by count and coloured by the worst clock inside; a click zooms in.
 import * as L from "leaflet";
+import { bboxParam, clampBox } from "./bbox.js";
 
 const CLOCKS = ["green", "yellow", "red"];
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -174,19 +175,11 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
   // --- loading by bounding box ----------------------------------------------------------------
   function query(box) {
     const q = new URLSearchParams({
-      bbox: [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(","),
+      bbox: bboxParam(box),
       zoom: String(map.getZoom()),
     });
     Object.entries(filters).forEach(([k, v]) => { if (v) q.set(k, v); });
     return q;
-  }
-
-  function clampBox(box) {
-    const max = C.maxBboxDegrees * 0.98;
-    const c = box.getCenter();
-    const halfW = Math.min(box.getEast() - box.getWest(), max) / 2;
-    const halfH = Math.min(box.getNorth() - box.getSouth(), max) / 2;
-    return L.latLngBounds([c.lat - halfH, c.lng - halfW], [c.lat + halfH, c.lng + halfW]);
   }
 
   async function refresh(force = false) {
@@ -197,7 +190,7 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
     // cells are sized for the zoom they were asked at; points hold until the zoom drops below the threshold
     const sameScale = loadedAggregated ? zoom === loadedZoom : zoom >= threshold;
     if (!force && loadedBox && loadedKey === key && sameScale && loadedBox.contains(view)) return;
-    const box = clampBox(view.pad(0.25));
+    const box = clampBox(view.pad(0.25), C.maxBboxDegrees);
     inFlight?.abort();
     inFlight = new AbortController();
     el.dataset.eventsState = "loading";

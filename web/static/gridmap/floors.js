@@ -1,8 +1,10 @@
 // The building → floor → household → person drill-down (楼盘表) in a side panel (a bottom sheet
 // on a phone). The data comes from /api/buildings/{id}/floors/, /api/dwellings/{id}/ and
-// /api/persons/{id}/, scoped and masked on the server; this module only draws it.
+// /api/persons/{id}/, scoped and masked on the server; this module only draws it. A person links
+// to their record page (/people/{id}/); a linked event opens in the map's event panel.
 // Test hooks: #gm-panel[data-state=loading|ready|error][data-view=building|dwelling|person],
-// table.gm-floors[data-floors][data-dwellings], button.gm-dw[data-id][data-room], .gm-member.
+// table.gm-floors[data-floors][data-dwellings], button.gm-dw[data-id][data-room], .gm-member,
+// a.gm-full-record[data-id], a.gm-event-link[data-id].
 
 const USES = ["self", "rented", "vacant", "commercial"];
 const TAGS = ["floating", "special", "welfare", "elderly_alone"];
@@ -50,6 +52,7 @@ export function createFloorPanel(config) {
       ({ building: renderBuilding, dwelling: renderDwelling, person: renderPerson })[view](data);
       setState("ready", view);
       title.focus();
+      return data;
     } catch (err) {
       if (err.name === "AbortError") return;
       title.textContent = T.openFailed;
@@ -110,7 +113,7 @@ export function createFloorPanel(config) {
   function member(m, sensitive) {
     return `<tr class="gm-member" data-id="${m.id}">
       <td>${esc(m.relation_label || "—")}</td>
-      <td><button type="button" class="gm-person-link" data-id="${m.id}">${esc(m.name)}</button></td>
+      <td><button type="button" class="gm-person-link" data-id="${m.id}">${esc(m.name)}</button> ${fullRecord(m.id)}</td>
       <td>${esc(m.sex_label)}</td><td>${esc(dash(m.age))}</td><td>${esc(m.residence_label)}</td>
       <td class="gm-id">${esc(dash(m.id_number))}</td><td>${esc(dash(m.phone))}</td><td>${esc(job(m.employment_now))}</td></tr>
       ${m.welfare.length || m.special_groups.length ? `<tr class="gm-member-records"><td></td><td colspan="7">
@@ -128,8 +131,22 @@ export function createFloorPanel(config) {
     ? `<ul class="gm-records">${list.map((v) => `<li>${esc(v.visited_at.slice(0, 10))} · ${esc(v.worker)} · ${esc(v.findings)}</li>`).join("")}</ul>`
     : `<p class="gm-note">${esc(T.none)}</p>`);
   const eventList = (list) => (list.length
-    ? `<ul class="gm-records">${list.map((e) => `<li><b>${esc(e.number)}</b> ${esc(e.category)} · ${esc(e.status_label)} · ${esc(e.reported_at.slice(0, 10))}<br>${esc(e.description)}</li>`).join("")}</ul>`
+    ? `<ul class="gm-records">${list.map((e) => `<li><a class="gm-event-link" href="?event=${e.id}" data-id="${e.id}"><b>${esc(e.number)}</b></a>
+        ${esc(e.category)} · ${esc(e.status_label)} · ${esc(e.reported_at.slice(0, 10))}<br>${esc(e.description)}</li>`).join("")}</ul>`
     : `<p class="gm-note">${esc(T.none)}</p>`);
+  const fullRecord = (id) => `<a class="gm-full-record" href="${esc(config.pages.person.replace("{id}", encodeURIComponent(id)))}"
+    data-id="${id}">${esc(T.fullRecord)}</a>`;
+
+  // A linked event opens in the map's event panel (gridmap.openEvent, from map.js); without one,
+  // or opened into a new tab, the link itself (?event=<id>) opens the map page at the event.
+  function linkEvents() {
+    body.querySelectorAll("a.gm-event-link").forEach((a) => a.addEventListener("click", (ev) => {
+      const openEvent = window.gridmap?.openEvent;
+      if (typeof openEvent !== "function" || ev.button !== 0 || ev.ctrlKey || ev.metaKey || ev.shiftKey || ev.altKey) return;
+      ev.preventDefault();
+      openEvent(a.dataset.id);
+    }));
+  }
 
   function renderDwelling(data) {
     const d = data.dwelling;
@@ -147,6 +164,7 @@ export function createFloorPanel(config) {
       <h3>${esc(T.visits)}</h3>${visitList(data.visits)}
       <h3>${esc(T.events)}</h3>${eventList(data.events)}`;
     body.querySelectorAll("button.gm-person-link").forEach((btn) => btn.addEventListener("click", () => open("person", btn.dataset.id)));
+    linkEvents();
   }
 
   // --- person: the full record with history ----------------------------------------------------
@@ -155,6 +173,7 @@ export function createFloorPanel(config) {
     const h = p.household;
     const d = p.dwelling;
     body.innerHTML = `
+      <p>${fullRecord(p.id)}</p>
       ${table([[T.sex, p.sex_label], [T.age, p.age], [T.birthDate, p.birth_date], [T.idNumber, p.id_number], [T.phone, p.phone],
         [T.residence, p.residence_label], [T.ethnicity, p.ethnicity], [T.registeredResidence, p.registered_residence],
         [T.origin, p.origin], [T.arrived, p.arrived_on], [T.stayUntil, p.stay_until],
@@ -168,13 +187,15 @@ export function createFloorPanel(config) {
         : `<h3>${esc(T.specialGroups)}</h3>${p.special_groups.length ? records(p.special_groups, special) : `<p class="gm-note">${esc(T.none)}</p>`}`}
       <h3>${esc(T.visits)}</h3>${visitList(p.visits)}
       <h3>${esc(T.events)}</h3>${eventList(p.events)}`;
+    linkEvents();
   }
 
   // --- navigation ------------------------------------------------------------------------
+  /** Opens a view; resolves to its data once shown (undefined when it failed or was replaced). */
   function open(view, id) {
     if (view === "building") stack = [];
     stack.push({ view, id });
-    load(view, id);
+    return load(view, id);
   }
 
   async function goBack() {

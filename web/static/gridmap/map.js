@@ -3,6 +3,7 @@
 import * as L from "leaflet";
 import { createFloorPanel } from "./floors.js";
 import { Buildings25D } from "./buildings25d.js";
+import { BuildingTiles } from "./building_tiles.js";
 import { createSearch } from "./search.js";
 import { createPatchCard } from "./patch.js";
 import { createEventsLayer } from "./events_layer.js";
@@ -133,7 +134,7 @@ function areaLayer(level, data) {
   });
 }
 
-// --- buildings, fetched by bounding box from config.buildingsMinZoom ------------
+// --- buildings, as vector tiles from config.buildingsMinZoom (building_tiles.js) ----
 const buildings = L.geoJSON(null, {
   pane: "gm-buildings",
   style: (f) => ({ color: "#5d4037", weight: 0.8, fillColor: USE_COLOUR[f.properties.use] || "#bcaaa4", fillOpacity: 0.85 }),
@@ -151,43 +152,36 @@ const buildings25d = new Buildings25D({
   source: buildings, colour: (p) => USE_COLOUR[p.use] || "#bcaaa4", onClick: (b) => panel.openBuilding(b.id),
   tooltip: (b) => `${esc(b.name)} · ${esc(b.floors)}${esc(T.floorsShort)}`,
 });
-let loadedBox = null;
-let inFlight = null;
-
-function clampBox(box) {
-  const max = config.maxBboxDegrees * 0.98;
-  const c = box.getCenter();
-  const halfW = Math.min(box.getEast() - box.getWest(), max) / 2;
-  const halfH = Math.min(box.getNorth() - box.getSouth(), max) / 2;
-  return L.latLngBounds([c.lat - halfH, c.lng - halfW], [c.lat + halfH, c.lng + halfW]);
-}
+const buildingTiles = new BuildingTiles({ url: config.api.buildingTiles, zooms: config.buildingTileZooms });
+let shownTiles = "";  // the tiles whose buildings are on the map ("" = none)
+let generation = 0;  // a newer move makes an older answer stale
 
 async function refreshBuildings() {
   if (!map.hasLayer(buildings)) return;
+  const asked = ++generation;
   if (map.getZoom() < config.buildingsMinZoom) {
-    inFlight?.abort();
     buildings.clearLayers();
-    loadedBox = null;
+    buildings25d.setData([]);
+    shownTiles = "";
     el.dataset.buildings = "0";
     status.set(T.zoomIn);
     return;
   }
   status.set("");
-  const view = map.getBounds();
-  if (loadedBox && loadedBox.contains(view)) return;
-  const box = clampBox(view.pad(0.3));
-  const q = [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(",");
-  inFlight?.abort();
-  inFlight = new AbortController();
+  const view = map.getBounds().pad(0.1);
+  const z = buildingTiles.tileZoom(map.getZoom());
+  const key = buildingTiles.cover(view, z).join(";");
+  if (key === shownTiles) return;
   try {
-    const data = await getJSON(`${config.api.buildings}?bbox=${q}`, inFlight.signal);
+    const { features, tiles, bytes } = await buildingTiles.features(view, map.getZoom());
+    if (asked !== generation) return;
     buildings.clearLayers();
-    buildings.addData(data);
-    buildings25d.setData(data.features);
-    loadedBox = box;
-    el.dataset.buildings = String(data.features.length);
+    buildings.addData(features);
+    buildings25d.setData(features);
+    shownTiles = key;
+    Object.assign(el.dataset, { buildings: String(features.length), buildingTiles: String(tiles), buildingBytes: String(bytes) });
   } catch (err) {
-    if (err.name !== "AbortError") status.set(`${T.loadFailed}: ${err.message}`, true);
+    if (asked === generation) status.set(`${T.loadFailed}: ${err.message}`, true);
   }
 }
 
@@ -255,10 +249,10 @@ async function load() {
 map.on("zoomend", updateLabels);
 map.on("moveend", refreshBuildings);
 map.on("overlayadd", (e) => {
-  if (e.layer === buildings) { loadedBox = null; refreshBuildings(); } else updateLabels();
+  if (e.layer === buildings) { shownTiles = ""; refreshBuildings(); } else updateLabels();
 });
 // Facilities (部件) and organisations (单位) from zoom 16, with their legend (places_layers.js).
-const places = createPlacesLayers(map, config, { switcher, status, getJSON, clampBox, esc, row });
+const places = createPlacesLayers(map, config, { switcher, status, getJSON, esc, row });
 Object.assign(layers, places.layers);
 window.gridmap = { map, layers, config, panel, places };
 window.gridmap.buildings25d = buildings25d;
@@ -271,3 +265,15 @@ eventPanel.onChange = () => events.refresh(true);
 layers.events = events.layer;
 Object.assign(window.gridmap, { events, eventPanel, openEvent: (id) => eventPanel.open(id, { fly: true }) });
 load();
+
+// /?building=<id>[&dwelling=<id>] (the person page links here): the building's floor table, and
+// that household over it (back returns to the table), with the map at the building.
+const linked = new URLSearchParams(window.location.search);
+const isId = (v) => /^\d+$/.test(v || "");
+if (isId(linked.get("building"))) {
+  panel.openBuilding(linked.get("building")).then((data) => {
+    const point = data?.building?.point;
+    if (point) map.setView([point[1], point[0]], Math.max(map.getZoom(), 17));
+    if (data && isId(linked.get("dwelling"))) panel.open("dwelling", linked.get("dwelling"));
+  });
+}

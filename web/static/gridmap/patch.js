@@ -1,6 +1,7 @@
 // "My patch" (我的网格): a collapsible card over the map with the caller's grid, area or whole
 // district — households, people by residence type, open events by clock colour, visits due,
-// unread messages and the due list (assigned open events, soonest first). Data: /api/patch/.
+// unread messages and the due list (assigned open events, soonest first). Data: /api/patch/,
+// fetched again whenever the event panel changed an event ("gridmap:event-changed" on document).
 // Test hooks: .gm-patch[data-state=loading|ready|error], [data-count=households|people|...],
 // li.gm-due-item[data-id].
 import * as L from "leaflet";
@@ -12,6 +13,7 @@ export function createPatchCard(gm) {
   const { map, config } = gm;
   const T = config.text;
   let data = null;
+  let inFlight = null;  // the newest load wins
 
   const Card = L.Control.extend({
     options: { position: "topleft" },
@@ -82,18 +84,22 @@ export function createPatchCard(gm) {
   }
 
   async function load() {
+    inFlight?.abort();
+    inFlight = new AbortController();
     root.dataset.state = "loading";
     try {
-      const res = await fetch(config.api.patch, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      const res = await fetch(config.api.patch, { credentials: "same-origin", signal: inFlight.signal, headers: { Accept: "application/json" } });
       if (!res.ok) throw new Error(`${res.status}`);
       render(await res.json());
       root.dataset.state = "ready";
     } catch (err) {
+      if (err.name === "AbortError") return;
       body.innerHTML = `<p class="gm-panel-error" role="alert">${esc(T.patchFailed)} (${esc(err.message)})</p>`;
       root.dataset.state = "error";
     }
   }
 
+  document.addEventListener("gridmap:event-changed", () => load());
   load();
   return { reload: load, fly, get data() { return data; } };
 }

@@ -5,6 +5,7 @@
 // Test hooks: #map[data-facilities] / [data-organisations] hold the number drawn; each symbol is
 // a path.gm-facility / path.gm-organisation with data-id, data-kind and data-alert.
 import * as L from "leaflet";
+import { bboxParam, clampBox } from "./bbox.js";
 
 const FACILITY_COLOUR = {
   hydrant: "#d32f2f", manhole: "#6d4c41", street_light: "#fbc02d", camera: "#1976d2",
@@ -16,7 +17,7 @@ const ORGANISATION_COLOUR = {
 };
 const ALERT = "#ff1744";
 
-export function createPlacesLayers(map, config, { switcher, status, getJSON, clampBox, esc, row }) {
+export function createPlacesLayers(map, config, { switcher, status, getJSON, esc, row }) {
   const T = config.text;
   const C = config.places;
   const el = map.getContainer();
@@ -110,8 +111,8 @@ export function createPlacesLayers(map, config, { switcher, status, getJSON, cla
     }
     const view = map.getBounds();
     if (st.loadedBox && st.loadedBox.contains(view)) return;
-    const box = clampBox(view.pad(0.3));
-    const q = [box.getWest(), box.getSouth(), box.getEast(), box.getNorth()].map((v) => v.toFixed(6)).join(",");
+    const box = clampBox(view.pad(0.3), config.maxBboxDegrees);
+    const q = bboxParam(box);
     st.inFlight?.abort();
     st.inFlight = new AbortController();
     try {

@@ -1,0 +1,113 @@
+"""Building vector tiles (/api/map/buildings/{z}/{x}/{y}.mvt): scoped like the GeoJSON layer,
+decoded with an independent MVT reader, footprints whole in every tile they meet."""
+import math
+
+import mapbox_vector_tile
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gridmap.places.models import Building
+from gridmap.places.selectors import tile_bounds
+
+from ..conftest import rect
+
+HYPO = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+
+def tile_of(lon, lat, z):
+    n = 2 ** z
+    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
+    return int((lon + 180) / 360 * n), int(y)
+
+
+def url(z, x, y):
+    return f"/api/map/buildings/{z}/{x}/{y}.mvt"
+
+
+def decode(client, z, x, y) -> dict:
+    """The tile's buildings by code: properties, feature id, and the outer ring in WGS84."""
+    res = client.get(url(z, x, y))
+    assert res.status_code == 200, res.content
+    assert res["Content-Type"] == "application/vnd.mapbox-vector-tile"
+    if not res.content:
+        return {}
+    layer = mapbox_vector_tile.decode(res.content, default_options={"y_coord_down": True})["buildings"]
+    n, extent = 2 ** z, layer["extent"]
+
+    def lonlat(px, py):
+        lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * (y + py / extent) / n))))
+        return (x + px / extent) / n * 360 - 180, lat
+
+    found = {}
+    for f in layer["features"]:
+        geom = f["geometry"]
+        ring = geom["coordinates"][0] if geom["type"] == "Polygon" else geom["coordinates"][0][0]
+        found[f["properties"]["code"]] = {"id": f["id"], "properties": f["properties"], "ring": [lonlat(*p) for p in ring]}
+    return found
+
+
+@pytest.fixture
+def houses(tree):
+    made = {}
+    for code, x, floors in [("A-1", 113.935, 6), ("A-2", 113.94, 18), ("B-1", 113.96, 3)]:
+        made[code] = Building.objects.create(code=code, name=f"{code}栋", floors_above=floors, use="residential",
+                                             footprint=rect(x, 22.55, x + 0.0002, 22.5502))
+    return made
+
+
+def test_login_required_and_bad_tiles_refused(client, leader_a):
+    assert client.get(url(15, 26753, 14277)).status_code == 403
+    client.force_login(leader_a)
+    for z, x, y in [(13, 0, 0), (17, 0, 0), (15, 2 ** 15, 0), (15, 0, 2 ** 15)]:
+        res = client.get(url(z, x, y))
+        assert res.status_code == 400 and f"{z}/{x}/{y}" in res.json()["tile"]
+
+
+def test_tile_holds_the_callers_buildings_with_what_the_map_draws(client, tree, leader_a, make_user, houses):
+    z = 14
+    x, y = tile_of(113.935, 22.55, z)
+    assert tile_of(113.94, 22.55, z) == (x, y) and tile_of(113.96, 22.55, z) == (x + 1, y)
+    client.force_login(leader_a)
+    tile = decode(client, z, x, y)
+    assert sorted(tile) == ["A-1", "A-2"]
+    assert decode(client, z, x + 1, y) == {}  # B-1 is in grid B: not the caller's
+    a2 = tile["A-2"]
+    assert a2["id"] == houses["A-2"].pk
+    assert a2["properties"] == {"code": "A-2", "name": "A-2栋", "floors_above": 18, "use": "residential"}
+    res = client.get(url(z, x, y))
+    assert res["Cache-Control"] == "private, max-age=60"
+
+    client.force_login(make_user("centre", "centre_admin"))
+    assert sorted(decode(client, z, x, y)) == ["A-1", "A-2"]
+    assert sorted(decode(client, z, x + 1, y)) == ["B-1"]
+    assert decode(client, z, x, y + 2) == {}  # nothing there: an empty tile
+
+
+@HYPO
+@given(
+    # 3 to 40 m each side of the corner
+    dx0=st.floats(3e-5, 4e-4), dx1=st.floats(3e-5, 4e-4), dy0=st.floats(3e-5, 4e-4), dy1=st.floats(3e-5, 4e-4),
+)
+def test_footprint_on_a_tile_corner_is_whole_in_every_tile_it_meets(client, tree, leader_a, dx0, dx1, dy0, dy1):
+    z = 16
+    x, y = tile_of(113.92, 22.55, z)
+    west, _, _, north = tile_bounds(z, x, y)  # the tile's north-west corner: four tiles meet there
+    box = (west - dx0, north - dy0, west + dx1, north + dy1)
+    b = Building.objects.create(code="EDGE", name="边界楼", floors_above=5, footprint=rect(*box))
+    try:
+        client.force_login(leader_a)
+        metres_per_deg = 111_320 * math.cos(math.radians(22.55))
+        for tx, ty in [(x - 1, y - 1), (x, y - 1), (x - 1, y), (x, y)]:
+            found = decode(client, z, tx, ty)
+            assert list(found) == ["EDGE"], (tx, ty)
+            ring = found["EDGE"]["ring"]
+            xs, ys = [p[0] for p in ring], [p[1] for p in ring]
+            # unclipped: the decoded footprint spans the whole box, to the tile grid (0.15 m at z16)
+            for got, want in [(min(xs), box[0]), (max(xs), box[2])]:
+                assert abs(got - want) * metres_per_deg < 0.3
+            for got, want in [(min(ys), box[1]), (max(ys), box[3])]:
+                assert abs(got - want) * 111_320 < 0.3
+        assert decode(client, z, x + 1, y + 1) == {}  # a tile it does not meet
+    finally:
+        b.delete()

@@ -1,0 +1,80 @@
+// Building footprints as vector tiles (Mapbox Vector Tile, written by PostGIS's ST_AsMVT):
+// the page asks for the web-mercator tiles covering the view, at the map's zoom up to the
+// deepest tile zoom (then the z16 tiles are drawn larger), decodes them here and hands every
+// building once — footprints come unclipped, so a building on a tile edge is in both tiles —
+// to the flat layer and the 2.5D layer as GeoJSON features.
+import { VectorTile } from "@mapbox/vector-tile";
+import Pbf from "pbf";
+
+const CACHE_TILES = 512;  // decoded tiles kept for panning back (the oldest go first)
+
+export class BuildingTiles {
+  /** url: "/api/map/buildings/{z}/{x}/{y}.mvt"; zooms: [lowest, deepest] tile zoom served. */
+  constructor({ url, zooms }) {
+    this.url = url;
+    [this.minZoom, this.maxZoom] = zooms;
+    this.tiles = new Map();  // "z/x/y" → Promise of { features, bytes }
+  }
+
+  /** The tile zoom for a map zoom (fractional zooms draw the tiles of the zoom below). */
+  tileZoom(mapZoom) {
+    return Math.max(this.minZoom, Math.min(Math.floor(mapZoom), this.maxZoom));
+  }
+
+  /** The tiles [z, x, y] covering a Leaflet LatLngBounds at tile zoom z. */
+  cover(bounds, z) {
+    const n = 2 ** z;
+    const col = (lng) => Math.min(n - 1, Math.max(0, Math.floor(((lng + 180) / 360) * n)));
+    const row = (lat) => {
+      const r = (lat * Math.PI) / 180;
+      return Math.min(n - 1, Math.max(0, Math.floor(((1 - Math.asinh(Math.tan(r)) / Math.PI) / 2) * n)));
+    };
+    const tiles = [];
+    for (let x = col(bounds.getWest()); x <= col(bounds.getEast()); x++) {
+      for (let y = row(bounds.getNorth()); y <= row(bounds.getSouth()); y++) tiles.push([z, x, y]);
+    }
+    return tiles;
+  }
+
+  /** Every building of the tiles covering `bounds`, once each: { features, tiles, bytes }. */
+  async features(bounds, mapZoom) {
+    const keys = this.cover(bounds, this.tileZoom(mapZoom));
+    const loaded = await Promise.all(keys.map((k) => this.tile(k)));
+    const byId = new Map();
+    let bytes = 0;
+    for (const t of loaded) {
+      bytes += t.bytes;
+      for (const f of t.features) if (!byId.has(f.id)) byId.set(f.id, f);
+    }
+    return { features: [...byId.values()], tiles: keys.length, bytes };
+  }
+
+  tile([z, x, y]) {
+    const key = `${z}/${x}/${y}`;
+    let promise = this.tiles.get(key);
+    if (promise) {
+      this.tiles.delete(key);  // re-inserted below as the most recently used
+    } else {
+      promise = this.fetchTile(z, x, y);
+      promise.catch(() => this.tiles.delete(key));  // a failed tile is asked again next time
+    }
+    this.tiles.set(key, promise);
+    if (this.tiles.size > CACHE_TILES) this.tiles.delete(this.tiles.keys().next().value);
+    return promise;
+  }
+
+  async fetchTile(z, x, y) {
+    const url = this.url.replace("{z}", z).replace("{x}", x).replace("{y}", y);
+    const res = await fetch(url, { credentials: "same-origin" });
+    if (!res.ok) throw new Error(`${res.status} ${res.statusText}`);
+    const buf = await res.arrayBuffer();
+    const layer = new VectorTile(new Pbf(buf)).layers.buildings;
+    const features = [];
+    for (let i = 0; layer && i < layer.length; i++) {
+      const f = layer.feature(i).toGeoJSON(x, y, z);
+      f.properties.id = f.id;  // the layers read the id from the properties, as in the GeoJSON API
+      features.push(f);
+    }
+    return { features, bytes: buf.byteLength };
+  }
+}
