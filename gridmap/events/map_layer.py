@@ -3,7 +3,7 @@ them and the event panel (web/static/gridmap/events_layer.js, event_panel.js).
 
 GET /api/events/map/?bbox=w,s,e,n[&status=][&category=][&clock=][&since=] answers a GeoJSON
 FeatureCollection written by PostGIS with only what a marker draws (id, number, category,
-status, clock colour), scoped by selectors.visible_events, newest first and at most
+status, clock colour; category names come once with the page), scoped by selectors.visible_events, newest first and at most
 MAP_LIMIT features; the collection says so in its foreign members "limit" and "truncated".
 
 With &zoom= (the map's zoom level) the layer scales to a city: below AGGREGATE_BELOW_ZOOM, or
@@ -42,7 +42,9 @@ from .filters import category_and_descendants
 from .models import Category, Department, Event, Satisfaction, Urgency
 from .workflow import FINAL_STATES, TRANSITIONS, Action, State
 
-MAP_LIMIT = 2000  # features per request; more in the box: "truncated": true (zoom in or filter)
+# Points per request; more in the box: cells (with zoom) or "truncated": true. A thousand points
+# is ~180 KB — a dense view stays under 300 KB — and more than a cluster layer shows anyway.
+MAP_LIMIT = 1000
 MAP_MAX_BBOX_DEGREES = 2.0  # a whole district fits; the limit keeps the answer small
 AGGREGATE_BELOW_ZOOM = 16  # zoom < 16: cells, not points (building zoom and closer: points)
 CELL_PX = 60  # an aggregate cell is about this many screen pixels wide
@@ -146,8 +148,7 @@ def event_layer(user, bbox, limit: int = MAP_LIMIT, **filters) -> str:
     """GeoJSON of the markers, with "limit" and "truncated" (more events matched than sent)."""
     qs = events_in_bbox(user, bbox, **filters)
     body = feature_collection(qs[:limit], "point", {
-        "id": "id", "number": "number", "category": "category__code", "category_name": "category__name",
-        "status": "status", "clock": "clock",
+        "id": "id", "number": "number", "category": "category__code", "status": "status", "clock": "clock",
     })
     truncated = qs[limit:limit + 1].exists()
     return f'{{"aggregated": false, "limit": {limit}, "truncated": {"true" if truncated else "false"}, {body.lstrip()[1:]}'
@@ -218,8 +219,8 @@ def map_layer(user, bbox, zoom: float | None = None, limit: int = MAP_LIMIT, **f
 @renderer_classes(RENDERERS)
 def event_map(request):
     """Event markers in a box (GeoJSON by PostGIS; only what a marker draws), newest first, at most
-    2,000: the collection's "truncated" says when more matched. With zoom below 16, or more than
-    2,000 matching, counts per square cell instead ("aggregated": true)."""
+    1,000: the collection's "truncated" says when more matched. With zoom below 16, or more than
+    1,000 matching, counts per square cell instead ("aggregated": true)."""
     now = timezone.now()
     bbox = parse_bbox(request.query_params.get("bbox"), MAP_MAX_BBOX_DEGREES)
     zoom = parse_zoom(request.query_params.get("zoom"))
@@ -245,6 +246,7 @@ def page_config(user) -> dict:
         "statuses": [[v, str(label)] for v, label in State.choices],
         "openStatuses": [s for s in State.values if s not in FINAL_STATES],
         "categories": [[c.code, c.name] for c in Category.objects.filter(parent=None, active=True).order_by("code")],
+        "categoryNames": dict(Category.objects.values_list("code", "name")),  # the markers' titles
         "urgencies": {v: str(label) for v, label in Urgency.choices},
         "actions": {v: {"label": str(label), "needsNote": v in needs_note} for v, label in Action.choices},
         "departments": [[d.code, d.name] for d in Department.objects.order_by("code")],

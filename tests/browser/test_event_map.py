@@ -139,6 +139,9 @@ def test_grid_leader_sees_filters_and_works_events(live_server, page, artifacts,
         node = page.locator(f'.gm-event[data-id="{events[clock].pk}"]')
         assert node.get_attribute("data-clock") == clock
         assert node.evaluate(f"e => e.classList.contains('gm-event-{clock}')")
+        # the title names the event: number · category (its name comes with the page, not each point)
+        event = events[clock]
+        assert node.get_attribute("title").startswith(f"{event.number} · {event.category.name} · ")
     page.screenshot(path=str(artifacts / "event_map_markers.png"))
 
     # the red one: its panel, with the timeline and its photo, and exactly the allowed buttons

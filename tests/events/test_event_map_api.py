@@ -52,7 +52,7 @@ def test_features_carry_only_what_a_marker_draws(api, staff, report):
     assert body["type"] == "FeatureCollection" and body["limit"] == map_layer.MAP_LIMIT and body["truncated"] is False
     (f,) = body["features"]
     assert f["id"] == e.pk and f["geometry"] == {"type": "Point", "coordinates": [113.92, 22.55]}
-    assert f["properties"] == {"id": e.pk, "number": e.number, "category": "0101", "category_name": e.category.name,
+    assert f["properties"] == {"id": e.pk, "number": e.number, "category": "0101",
                                "status": e.status, "clock": "green"}
 
 
