@@ -59,6 +59,10 @@ class User(AbstractUser):
         verbose_name = _("user (用户)")
         verbose_name_plural = _("users")
 
+    def get_full_name(self) -> str:
+        """Family name first, no space, as Chinese names are written (李敏秀, not 敏秀 李)."""
+        return f"{self.last_name}{self.first_name}".strip()
+
     def has_perm(self, perm, obj=None):
         if self.is_active and not self.is_superuser and "." in perm:
             app, codename = perm.split(".", 1)

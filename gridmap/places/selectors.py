@@ -102,7 +102,7 @@ def user_name(user) -> str | None:
     """How a staff member is named on screen: family + given name, else the username."""
     if user is None:
         return None
-    return f"{user.last_name}{user.first_name}" or user.username
+    return user.get_full_name() or user.username
 
 
 def years_before(day: dt.date, years: int) -> dt.date:

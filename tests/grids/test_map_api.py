@@ -131,3 +131,11 @@ def test_area_admin_uses_the_same_subtree_rule(client, tree, leader_a):
     res = client.get(reverse("admin:grids_area_changelist"))
     assert res.status_code == 200
     assert [a.code for a in res.context["cl"].result_list] == [tree["a"].code]
+
+
+def test_header_writes_names_family_name_first(client, tree, leader_a):
+    leader_a.last_name, leader_a.first_name = "李", "敏秀"
+    leader_a.save()
+    client.force_login(leader_a)
+    page = client.get("/").content.decode()
+    assert "李敏秀" in page and "敏秀 李" not in page
