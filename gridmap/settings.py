@@ -75,6 +75,7 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GRIDMAP_TEST_DB", "test_gridmap")}
 
 AUTH_USER_MODEL = "core.User"
+AUTHENTICATION_BACKENDS = ["gridmap.core.auth.AreaUserBackend"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = os.environ.get("GRIDMAP_LANGUAGE", "zh-hans")
