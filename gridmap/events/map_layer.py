@@ -39,7 +39,7 @@ from gridmap.grids.api import GEOJSON, RENDERERS
 from . import selectors
 from .calendar import TZ
 from .filters import category_and_descendants
-from .models import Category, Department, Event, Satisfaction, Urgency
+from .models import Category, Department, Satisfaction, Urgency
 from .workflow import FINAL_STATES, TRANSITIONS, Action, State
 
 # Points per request; more in the box: cells (with zoom) or "truncated": true. A thousand points
@@ -127,8 +127,7 @@ def events_in_bbox(user, bbox, *, statuses=(), clocks=(), category=None, since=N
     now = now or timezone.now()
     box = Polygon.from_bbox(bbox)
     box.srid = 4326
-    # scoping as a semi-join: visible_events may be DISTINCT, which the GeoJSON query must not be
-    qs = Event.objects.filter(pk__in=selectors.visible_events(user).values("pk"), point__intersects=box)
+    qs = selectors.visible_events(user).filter(point__intersects=box)
     if statuses:
         wanted = set(statuses) - {OPEN}
         if OPEN in statuses:
@@ -172,8 +171,9 @@ def aggregate_layer(user, bbox, zoom: float, limit: int = MAP_LIMIT, **filters) 
                    count(*) FILTER (WHERE e.gm_clock = 'red') AS red,
                    ST_MakePoint(avg(ST_X(e.gm_pt)), avg(ST_Y(e.gm_pt))) AS pt,
                    gx, gy
-            FROM e, LATERAL (SELECT ST_Transform(e.gm_pt, 3857) AS m) p,
-                 LATERAL (SELECT floor(ST_X(p.m) / %s)::bigint AS gx, floor(ST_Y(p.m) / %s)::bigint AS gy) g
+            -- web-mercator metres by the formula (cheaper than ST_Transform on every point)
+            FROM e, LATERAL (SELECT floor(radians(ST_X(e.gm_pt)) * 6378137.0 / %s)::bigint AS gx,
+                                    floor(ln(tan(pi() / 4 + radians(ST_Y(e.gm_pt)) / 2)) * 6378137.0 / %s)::bigint AS gy) g
             GROUP BY gx, gy
         )
         SELECT json_build_object(
