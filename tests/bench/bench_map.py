@@ -14,8 +14,8 @@ demo district.
     endpoint, re-run through psycopg2 with their rows fetched) in the same run, and the bare
     SELECT under the JSON aggregation. Target: HTTP ≤ 1.5× raw SQL and ≤ 300 KB per viewport.
 (b2) The building layer as the map takes it: vector tiles (/api/map/buildings/{z}/{x}/{y}.mvt),
-    all the tiles a 1280×800 view padded 10% needs at zoom 15 (the first building zoom), 16 (2.5D)
-    and 18 (z16 tiles drawn larger), at the same places: tiles, distinct buildings, bytes and HTTP
+    all the tiles a 1280×800 view padded 10% needs at zoom 15 (the first building zoom: z14
+    tiles, 512 px each), 16 (2.5D: z15) and 18 (z16 tiles drawn larger), at the same places: tiles, distinct buildings, bytes and HTTP
     ms summed over the view's tiles against the tile statements' SQL ms.
 (c) The events layer district-wide (city scale): the whole district's box at the zoom that fits it
     in a 1280×800 viewport, as the page asks (&zoom=): server-side aggregates per square cell
@@ -363,7 +363,7 @@ def view_tiles(cx: float, cy: float, zoom: int, width_px: int = 1280, height_px:
 
     from gridmap.grids.api import BUILDING_TILE_ZOOMS
 
-    z = max(BUILDING_TILE_ZOOMS[0], min(zoom, BUILDING_TILE_ZOOMS[-1]))
+    z = max(BUILDING_TILE_ZOOMS[0], min(zoom - 1, BUILDING_TILE_ZOOMS[-1]))  # 512-px tiles (building_tiles.js)
     world_px = 256 * 2 ** zoom
     px, py = (cx + 180) / 360 * world_px, (1 - math.asinh(math.tan(math.radians(cy))) / math.pi) / 2 * world_px
     half_w, half_h = width_px * 1.2 / 2, height_px * 1.2 / 2

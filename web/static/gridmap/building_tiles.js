@@ -1,6 +1,6 @@
 // Building footprints as vector tiles (Mapbox Vector Tile, written by PostGIS's ST_AsMVT):
-// the page asks for the web-mercator tiles covering the view, at the map's zoom up to the
-// deepest tile zoom (then the z16 tiles are drawn larger), decodes them here and hands every
+// the page asks for the web-mercator tiles covering the view, 512 screen pixels each (one zoom
+// below the map's) up to the deepest tile zoom (then drawn larger), decodes them here and hands every
 // building once — footprints come unclipped, so a building on a tile edge is in both tiles —
 // to the flat layer and the 2.5D layer as GeoJSON features.
 import { VectorTile } from "@mapbox/vector-tile";
@@ -16,9 +16,11 @@ export class BuildingTiles {
     this.tiles = new Map();  // "z/x/y" → Promise of { features, bytes }
   }
 
-  /** The tile zoom for a map zoom (fractional zooms draw the tiles of the zoom below). */
+  /** The tile zoom for a map zoom: one below it, so that a tile covers 512 screen pixels as in
+   * MapLibre (a view needs a quarter of the requests, each with four times the buildings), and
+   * no deeper than the deepest served (overzoomed from there; fractional zooms round down). */
   tileZoom(mapZoom) {
-    return Math.max(this.minZoom, Math.min(Math.floor(mapZoom), this.maxZoom));
+    return Math.max(this.minZoom, Math.min(Math.floor(mapZoom) - 1, this.maxZoom));
   }
 
   /** The tiles [z, x, y] covering a Leaflet LatLngBounds at tile zoom z. */
