@@ -32,6 +32,21 @@ def tree(primary_layer):
 
 
 @pytest.fixture
+def urban_layer(tree, make_user):
+    """A second grid layer (城管网格) over the same community: U1 the northern half and U2 the
+    southern half, each across both grid A and grid B, each with its own leader."""
+    layer = GridLayer.objects.create(code="urban", name="城管网格")
+    grids = {}
+    for key, code, name, box, (last, first) in [("u1", "440305005001901", "城管北网格", (113.90, 22.55, 114.00, 22.60), ("张", "城北")),
+                                                 ("u2", "440305005001902", "城管南网格", (113.90, 22.50, 114.00, 22.55), ("李", "城南"))]:
+        grid = grid_services.create_area(code=code, name=name, level=Level.GRID, parent=tree["community"], layer=layer, boundary=rect(*box))
+        grid.leader = make_user(f"urban_{key}", Role.GRID_LEADER, grid, last_name=last, first_name=first)
+        grid.save()
+        grids[key] = grid
+    return {"layer": layer, **grids}
+
+
+@pytest.fixture
 def make_user(db):
     def make(username, role, area=None, **kw):
         user = User.objects.create_user(username=username, password="pw", role=role, area=area, is_staff=True, **kw)

@@ -65,6 +65,12 @@ NAME_FIRST = list("桂荔海鹏云星榕凤翠青碧金华学科文湾塘岭港"
 NAME_SECOND = list("园湾林苑岭景湖山庭岸桥田坑围头")
 NAME_SIDE = ["", "东", "西", "南", "北", "中"]  # 桂园东社区: more names for the ×100 district
 NUMERALS = "一二三四五六七八九十"
+# A second grid layer over the same ground (城管网格, its own staff): every community cut again,
+# into 2 or 3 strips across its longer side, each strip a grid with a leader of its own. Codes:
+# the community's + 901, 902 … (clear of the primary grids' 001, 002 …). Drawn from a random
+# stream of its own, so the primary tree, the staff and the registers stay as they were.
+OTHER_LAYER = ("urban", "城管网格 City-management grids")
+OTHER_CODE_FROM = 901
 
 
 def distinct_names(rnd: random.Random, pool: list[str], n: int) -> list[str]:
@@ -145,11 +151,20 @@ class AreaPlan:
     children: list["AreaPlan"] = field(default_factory=list)
     staff: list[User] = field(default_factory=list)  # the leader first
     geom: GEOSGeometry | None = None
+    layer: str = ""  # a grid's layer code when not the primary layer
+    overlay: list["AreaPlan"] = field(default_factory=list)  # other layers' grids cut from this area
 
     def walk(self):
+        """This area and the primary tree below it."""
         yield self
         for child in self.children:
             yield from child.walk()
+
+    def walk_layers(self):
+        """walk(), then the other layers' grids of every area in it."""
+        yield from self.walk()
+        for node in self.walk():
+            yield from node.overlay
 
 
 @dataclass
@@ -200,6 +215,7 @@ def make_plan(seed: int = 1, scale: float = 1, today: dt.date | None = None, cou
 class _Planner:
     def __init__(self, seed: int, size: Size, today: dt.date, county: str):
         self.rnd = random.Random(seed)
+        self.other_rnd = random.Random(f"{OTHER_LAYER[0]}-{seed}")  # the other layer's phones and staff
         self.np = np.random.default_rng(seed)
         self.size, self.today, self.county = size, today, county
         self.codes = CreditCodes(self.rnd, county)
@@ -278,24 +294,43 @@ class _Planner:
         nodes = list(root.walk())
         for node, geom in zip(nodes, self._wgs84([n.cell.geom for n in nodes])):
             node.geom = geom
+        self._other_layer(root)
         return root
 
-    def _landline(self) -> str:
-        return f"0755-2{self.rnd.randrange(10**6, 10**7)}"
+    def _other_layer(self, root: AreaPlan) -> None:
+        """The second layer's grids (OTHER_LAYER): each community in 2 strips, 3 where it has 3
+        or more grids. Cut from the stored (lon/lat) boundaries, so each strip lies inside its
+        community as stored and meets its neighbours vertex for vertex; their `cell` holds that
+        lon/lat strip."""
+        communities = [c for street in root.children for c in street.children]
+        shapes = [shapely.from_wkb(bytes(c.geom.wkb)) for c in communities]
+        cut = layout.strips(shapes, [3 if len(c.children) >= 3 else 2 for c in communities])
+        for community, strips in zip(communities, cut):
+            community.overlay = [
+                AreaPlan(f"{community.code}{OTHER_CODE_FROM - 1 + i:03d}", f"{community.name}城管第{i}网格", Level.GRID,
+                         layout.Cell(Level.GRID, i, g), phone=self._landline(self.other_rnd), layer=OTHER_LAYER[0],
+                         geom=GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=4326))
+                for i, g in enumerate(strips, 1)
+            ]
 
-    def _user(self, username: str, role: str, area: AreaPlan | None) -> None:
-        surname, given = person_name(self.rnd, self.rnd.choice("MF"))
+    def _landline(self, rnd: random.Random | None = None) -> str:
+        return f"0755-2{(rnd or self.rnd).randrange(10**6, 10**7)}"
+
+    def _user(self, username: str, role: str, area: AreaPlan | None, rnd: random.Random | None = None) -> None:
+        rnd = rnd or self.rnd
+        surname, given = person_name(rnd, rnd.choice("MF"))
         # is_staff: every demo account signs in through the admin login form; what it may do
         # there comes from its role (gridmap.core.models.ROLE_PERMISSIONS), what it sees from its area.
         user = User(username=username, first_name=given, last_name=surname, role=role, is_staff=True,
-                    email=f"{username}@{EMAIL_DOMAIN}", phone=mobile(self.rnd))
+                    email=f"{username}@{EMAIL_DOMAIN}", phone=mobile(rnd))
         self.users.append((user, area))
         if area is not None:
             area.staff.append(user)
 
     def staff(self, root: AreaPlan) -> list[tuple[User, AreaPlan | None]]:
         """Usernames follow the area numbers: street-01, comm-01-02, grid-01-02-03 (网格长),
-        worker-01-02-03a (网格员). Street numbers past 99 take three digits."""
+        worker-01-02-03a (网格员); the other layer's grid leaders come last, urban-01-02-01 for
+        the first strip of community 01-02. Street numbers past 99 take three digits."""
         self._user("centre", Role.CENTRE_ADMIN, None)
         self._user("leader", Role.LEADER, None)
         self._user("dept", Role.DEPARTMENT, root)
@@ -310,6 +345,11 @@ class _Planner:
                     self._user(f"grid-{g}", Role.GRID_LEADER, grid)
                     for suffix in "ab"[: self.rnd.choice([1, 1, 2])]:
                         self._user(f"worker-{g}{suffix}", Role.GRID_WORKER, grid)
+        for street in root.children:
+            for community in street.children:
+                for grid in community.overlay:
+                    name = f"{grid.layer}-{street.cell.index:02d}-{community.cell.index:02d}-{grid.cell.index:02d}"
+                    self._user(name, Role.GRID_LEADER, grid, self.other_rnd)
         return self.users
 
     # --- one grid ----------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """Writes the demo district (演示数据) in one transaction: areas through the grids services (so
-each boundary gets its first version) and their staff; then, street by street, the registers
+each boundary gets its first version) and their staff, the primary grids and a second layer's
+(城管网格) alike; then, street by street, the registers
 with bulk inserts while the row triggers stand aside (`bulk_placement`); one set-based regrid
 places everything, as an import would; visits last, placed by their row trigger."""
 import datetime as dt
@@ -20,7 +21,7 @@ from gridmap.people.models import (
 from gridmap.places.models import Building, Dwelling, Facility, Inspection, Organisation, RentedDwelling
 
 from .events import EVENTS_PER_STREET, load_demo_events
-from .plan import DemoPlan, Registers, make_plan, size_for
+from .plan import OTHER_LAYER, DemoPlan, Registers, make_plan, size_for
 
 DEMO_PASSWORD = os.environ.get("GRIDMAP_DEMO_PASSWORD", "gridmap-demo")
 BATCH = 2000
@@ -58,14 +59,24 @@ def load_demo_district(*, seed: int = 1, scale: float = 1, today: dt.date | None
     plan = make_plan(seed, scale, today, county, areas_only=areas_only)
 
     on_stage(next(steps))
-    layer = primary_layer() or GridLayer.objects.create(code="social", name="综治网格 Social-management grids", is_primary=True)
+    layers = {
+        "": primary_layer() or GridLayer.objects.create(code="social", name="综治网格 Social-management grids", is_primary=True),
+        OTHER_LAYER[0]: GridLayer.objects.get_or_create(code=OTHER_LAYER[0], defaults={"name": OTHER_LAYER[1]})[0],
+    }
     areas: dict[str, Area] = {}
     parents = {child.code: node.code for node in plan.root.walk() for child in node.children}
+    reason = "演示数据 demo district"
     for node in plan.root.walk():
         areas[node.code] = grids.create_area(
             code=node.code, name=node.name, level=node.level, parent=areas.get(parents.get(node.code)),
-            layer=layer if node.level == Level.GRID else None, boundary=node.geom, reason="演示数据 demo district",
+            layer=layers[""] if node.level == Level.GRID else None, boundary=node.geom, reason=reason,
         )
+    # the other layer's grids in one set-based write: as many again as the primary grids at ×100
+    overlay = [(node, grid) for node in plan.root.walk() for grid in node.overlay]
+    made = grids.create_grids(layers[OTHER_LAYER[0]], [(g.code, g.name, areas[node.code], g.geom) for node, g in overlay],
+                              reason=reason)
+    areas.update((area.code, area) for area in made)
+    for node in plan.root.walk_layers():
         areas[node.code].phone = node.phone
 
     on_stage(next(steps))
@@ -75,7 +86,7 @@ def load_demo_district(*, seed: int = 1, scale: float = 1, today: dt.date | None
         user.area = areas[node.code] if node else None
     _bulk(User, [u for u, _ in plan.users])
     workers = []
-    for node in plan.root.walk():
+    for node in plan.root.walk_layers():
         area = areas[node.code]
         area.leader = node.staff[0] if node.staff else None
         workers += [Area.workers.through(area_id=area.pk, user_id=u.pk) for u in node.staff[1:]]

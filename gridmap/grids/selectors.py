@@ -2,7 +2,7 @@
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
 from django.db import connection
-from django.db.models import CharField, F, QuerySet, Value
+from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 
 from gridmap.core.geojson import feature_collection
@@ -56,6 +56,27 @@ def area_layer(user, level: str, layer_code: str | None = None) -> str:
         qs, "boundary",
         {"id": "id", "code": "code", "name": "name", "level": "level", "leader": leader},
     )
+
+
+# Outline colours of the grid layers other than the primary one (map overlays): a layer keeps
+# its colour for every user and when layers are added (its place among all such layers in the
+# order they were created). Saturated and drawn dashed without fill, apart from the primary
+# grids' fill palette (web/static/gridmap/map.js).
+LAYER_COLOURS = ["#d500f9", "#00bfa5", "#ff6d00", "#c51162", "#304ffe", "#64dd17"]
+
+
+def other_grid_layers(user) -> list[dict]:
+    """The grid layers other than the primary one that hold at least one grid (with a boundary)
+    visible to `user`, in the order they were created, each as {"code", "name", "colour", "own"}
+    for the map's layer switcher; `own` when the user's own area is a grid of that layer. One
+    query."""
+    visible = visible_areas(user, Area.objects.filter(level=Level.GRID, layer=OuterRef("pk"), boundary__isnull=False))
+    layers = GridLayer.objects.filter(is_primary=False).order_by("pk").annotate(shown=Exists(visible))
+    own = user.area.layer_id if getattr(user, "area_id", None) else None
+    return [
+        {"code": layer.code, "name": layer.name, "colour": LAYER_COLOURS[i % len(LAYER_COLOURS)], "own": layer.pk == own}
+        for i, layer in enumerate(layers) if layer.shown
+    ]
 
 
 def grids(layer: GridLayer | None = None) -> QuerySet[Area]:

@@ -60,6 +60,63 @@ def create_area(*, code: str, name: str, level: str, parent: Area | None = None,
 
 
 @transaction.atomic
+def create_grids(layer: GridLayer, grids: list[tuple[str, str, Area, GEOSGeometry]], *, author=None,
+                 reason: str = "created") -> list[Area]:
+    """Many grids of one layer at once, each (code, name, parent, boundary): what `create_area`
+    does for one — a valid polygon, a unique code, a parent above the grid, no overlap with
+    the layer's other grids (new or not), a first boundary version — checked and written
+    set-based, in a handful of statements whatever the number (a second layer of thousands of
+    grids). Nothing is written if any check fails. Like `create_area`, it places no records:
+    after adding primary-layer grids, `regrid`."""
+    if layer is None or layer.pk is None:
+        raise ValidationError("grids need a saved layer")
+    if not grids:
+        return []
+    codes = [code for code, _name, _parent, _geom in grids]
+    if len(set(codes)) < len(codes):
+        raise ValidationError(f"duplicate grid codes: {sorted({c for c in codes if codes.count(c) > 1})[:5]}")
+    taken = sorted(Area.objects.filter(code__in=codes).values_list("code", flat=True))
+    if taken:
+        raise ValidationError(f"area codes already in use: {', '.join(taken[:5])}")
+    max_code, max_name = (Area._meta.get_field(f).max_length for f in ("code", "name"))
+    areas = []
+    for code, name, parent, geom in grids:
+        if not code or len(code) > max_code or not name or len(name) > max_name:
+            raise ValidationError(f"a grid needs a code of at most {max_code} characters and a name of at most "
+                                  f"{max_name}, got {code!r} {name!r}")
+        if parent is None or parent.pk is None or parent.level == Level.GRID:
+            raise ValidationError(f"grid {code} needs a saved parent above the grid level")
+        areas.append(Area(code=code, name=name, level=Level.GRID, parent=parent, layer=layer, boundary=as_multipolygon(geom)))
+    Area.objects.bulk_create(areas, batch_size=2000)
+    ids = [a.pk for a in areas]
+    with connection.cursor() as cur:
+        cur.execute("""UPDATE grids_area a SET path = p.path || a.id || '/' FROM grids_area p
+                       WHERE p.id = a.parent_id AND a.id = ANY(%s) RETURNING a.id, a.path""", [ids])
+        paths = dict(cur.fetchall())
+        # the same rule as check_no_overlap, for every new grid against the layer's grids at once
+        cur.execute(
+            """SELECT a.code, b.code, ST_Area(ST_Intersection(a.boundary, b.boundary)::geography) FROM grids_area a
+               JOIN grids_area b ON b.level = 'grid' AND b.layer_id = a.layer_id AND b.id <> a.id
+                    AND ST_Intersects(a.boundary, b.boundary) AND NOT (b.id = ANY(%s) AND b.id < a.id)
+               WHERE a.id = ANY(%s) AND ST_Area(ST_Intersection(a.boundary, b.boundary)::geography) > %s
+               ORDER BY a.code, b.code LIMIT 5""",
+            [ids, ids, OVERLAP_TOLERANCE_M2],
+        )
+        clashes = cur.fetchall()
+    if clashes:
+        listed = ", ".join(f"{a} and {b} ({m2:,.0f} m²)" for a, b, m2 in clashes)
+        raise ValidationError(f"grids of layer {layer.code} would overlap: {listed}")
+    now = timezone.now()
+    AreaBoundary.objects.bulk_create(
+        [AreaBoundary(area=a, version=1, geom=a.boundary, valid_from=now, author=author, reason=reason) for a in areas],
+        batch_size=2000,
+    )
+    for a in areas:
+        a.path = paths[a.pk]
+    return areas
+
+
+@transaction.atomic
 def set_boundary(area: Area, geom: GEOSGeometry, *, author=None, reason: str, regrid_now: bool = True) -> AreaBoundary:
     """Write a new boundary version: the old one is closed and kept; what moved is re-placed."""
     if not reason:

@@ -43,6 +43,8 @@ def home(request):
         "tileCrs": settings.GRIDMAP_TILE_CRS,  # "wgs84" or "gcj02" (gcj02.js shifts the tiles)
         "tiles": [{"name": name, "url": url, "options": options} for name, url, options in leaflet["TILES"]],
         "levels": selectors.visible_levels(user),
+        # the other grid layers (城管网格 …) with grids the user may see: switcher overlays (grid_layers.js)
+        "gridLayers": selectors.other_grid_layers(user),
         "buildingsMinZoom": BUILDINGS_MIN_ZOOM,
         "buildingTileZooms": [BUILDING_TILE_ZOOMS[0], BUILDING_TILE_ZOOMS[-1]],
         "maxBboxDegrees": MAX_BBOX_DEGREES,
@@ -60,6 +62,7 @@ def home(request):
             "grid": _("Grids"),
             "buildings": _("Buildings"),
             "leader": _("Leader"),
+            "gridLayer": _("Grid layer"),
             "floors": _("Floors above ground"),
             "use": _("Use"),
             "gridCode": _("Grid"),

@@ -16,7 +16,7 @@ from gridmap.core.validators import parse_citizen_id, validate_credit_code
 from gridmap.demo import selectors, services
 from gridmap.demo.plan import make_plan, size_for
 from gridmap.grids.models import AreaBoundary
-from gridmap.grids.models import Area, Level
+from gridmap.grids.models import Area, GridLayer, Level
 from gridmap.people import selectors as people
 from gridmap.people.models import Household, HouseholdMember, Person, Visit
 from gridmap.places.models import Building, Facility
@@ -88,16 +88,54 @@ def _scalar(sql, params=()):
 
 
 def test_areas_are_an_exact_coverage(demo):
-    assert Area.objects.filter(level=Level.GRID).count() == 4
+    assert Area.objects.filter(level=Level.GRID, layer__is_primary=True).count() == 4
     assert _scalar("SELECT count(*) FROM grids_area WHERE NOT ST_IsValid(boundary) OR ST_NumGeometries(boundary) <> 1") == 0
-    # no two areas of one level share interior
+    # no two areas of one level (and grid layer) share interior
     assert _scalar("""SELECT count(*) FROM grids_area a JOIN grids_area b
-                      ON a.id < b.id AND a.level = b.level AND ST_Relate(a.boundary, b.boundary, '2********')""") == 0
-    # every parent is exactly the union of its children: no gap
+                      ON a.id < b.id AND a.level = b.level AND a.layer_id IS NOT DISTINCT FROM b.layer_id
+                      AND ST_Relate(a.boundary, b.boundary, '2********')""") == 0
+    # every parent is exactly the union of its children (in the primary layer): no gap
     assert _scalar("""SELECT max(ST_Area(ST_SymDifference(p.boundary, u.geom)::geography)) FROM grids_area p
-                      JOIN (SELECT parent_id, ST_Union(boundary) geom FROM grids_area GROUP BY parent_id) u
+                      JOIN (SELECT parent_id, ST_Union(boundary) geom FROM grids_area a LEFT JOIN grids_gridlayer l
+                            ON l.id = a.layer_id WHERE l.id IS NULL OR l.is_primary GROUP BY parent_id) u
                       ON u.parent_id = p.id""") < 0.01
     assert all(a.boundary_versions.get().version == 1 for a in Area.objects.all())
+
+
+def test_second_layer_cuts_each_community_apart_with_a_leader_each(demo):
+    layer = GridLayer.objects.get(code="urban")
+    assert not layer.is_primary and "城管网格" in layer.name
+    urban = Area.objects.filter(layer=layer).select_related("parent", "leader").order_by("code")
+    communities = Area.objects.filter(level=Level.COMMUNITY)
+    assert urban.count() == 4 and {g.parent for g in urban} == set(communities)  # 2 communities × 2 strips
+    primary_codes = set(Area.objects.filter(layer__is_primary=True).values_list("code", flat=True))
+    for grid in urban:
+        assert grid.level == Level.GRID and len(grid.code) == 15 and grid.code.isdigit()
+        assert grid.code.startswith(grid.parent.code) and grid.code[12] == "9" and grid.code not in primary_codes
+        assert grid.boundary.valid and grid.boundary.num_geom == 1 and grid.boundary_versions.get().version == 1
+        # its own leader, a grid leader bound to this grid, with a demo login
+        assert grid.leader.role == Role.GRID_LEADER and grid.leader.area == grid and grid.leader.username.startswith("urban-")
+        assert Client().login(username=grid.leader.username, password=services.DEMO_PASSWORD)
+    assert len({g.leader_id for g in urban}) == 4
+    # each community is exactly the union of its strips: none reaches outside it, no gap. Measured
+    # in the stored lon/lat plane, where the points are placed (1e-12 deg² ≈ 0.01 m² here): a cut
+    # point lies on the stored edge, which a geodesic or a projected edge bends away from by microns
+    assert _scalar("""SELECT max(ST_Area(ST_SymDifference(p.boundary, u.geom))) FROM grids_area p
+                      JOIN (SELECT parent_id, ST_Union(boundary) geom FROM grids_area WHERE layer_id = %s GROUP BY parent_id) u
+                      ON u.parent_id = p.id""", [layer.pk]) < 1e-12
+    assert _scalar("""SELECT max(ST_Area(ST_Difference(u.boundary, p.boundary))) FROM grids_area u
+                      JOIN grids_area p ON p.id = u.parent_id WHERE u.layer_id = %s""", [layer.pk]) < 1e-12
+    # a different cut from the primary grids, and the strips of the layer do not overlap
+    assert _scalar("""SELECT count(*) FROM grids_area u JOIN grids_area p ON p.parent_id = u.parent_id
+                      JOIN grids_gridlayer l ON l.id = p.layer_id AND l.is_primary
+                      WHERE u.layer_id = %s AND ST_Equals(u.boundary, p.boundary)""", [layer.pk]) == 0
+    assert _scalar("""SELECT count(*) FROM grids_area a JOIN grids_area b ON a.id < b.id AND a.layer_id = b.layer_id
+                      WHERE a.layer_id = %s AND ST_Relate(a.boundary, b.boundary, '2********')""", [layer.pk]) == 0
+    assert _scalar("""SELECT count(*) FROM grids_area a JOIN grids_area b ON a.id < b.id AND a.layer_id = b.layer_id
+                      WHERE a.layer_id = %s AND ST_Touches(a.boundary, b.boundary)""", [layer.pk]) >= 2  # neighbours
+    # records are placed in the primary layer only
+    assert Building.objects.filter(grid__isnull=False).exclude(grid__layer__is_primary=True).count() == 0
+    assert not Person.objects.filter(grid__layer=layer).exists()
 
 
 def test_everything_is_placed_by_the_rule(demo):
@@ -164,10 +202,11 @@ def test_placement_mode_is_restored(demo):
 def test_areas_only_loads_the_tree_and_staff():
     services.load_demo_areas(scale=1, seed=4)
     grids = Area.objects.filter(level=Level.GRID)
-    assert Area.objects.filter(level=Level.COMMUNITY).count() == 6 and grids.count() == 20
+    assert Area.objects.filter(level=Level.COMMUNITY).count() == 6 and grids.filter(layer__is_primary=True).count() == 20
+    assert grids.filter(layer__code="urban").count() == 18  # 3 strips in each community of 3 or 4 grids
     assert AreaBoundary.objects.count() == Area.objects.count()
     assert not grids.filter(leader__isnull=True).exists()
-    assert User.objects.filter(role=Role.GRID_LEADER).count() == grids.count()
+    assert User.objects.filter(role=Role.GRID_LEADER).count() == grids.count()  # one per grid, both layers
     assert not User.objects.filter(is_staff=False).exists()
     assert not Building.objects.exists() and not Person.objects.exists() and not Facility.objects.exists()
 
@@ -179,7 +218,7 @@ def test_commands_status_load_and_logins():
     assert out.getvalue() == ""
     call_command("demo_district", "--scale", str(SMALL), "--seed", "2", "--today", "2025-06-01", verbosity=0, stdout=StringIO())
     call_command("demo_district", "--status", stdout=out)
-    assert "grids: 4" in out.getvalue()
+    assert "grids: 4" in out.getvalue() and "urban grids: 4" in out.getvalue()
     out = StringIO()
     call_command("demo_logins", stdout=out)
     text = out.getvalue()
@@ -188,6 +227,8 @@ def test_commands_status_load_and_logins():
         assert label in text
     row = next(line for line in text.splitlines() if "grid-01-01-01 " in line)
     assert "440305001001001" in row and "第1网格" in row
+    # still one login per role: the primary grid's leader, not the other layer's
+    assert "urban-" not in text and sum("网格长 Grid leader" in line for line in text.splitlines()) == 1
 
 
 def test_demo_events_went_through_the_workflow(demo):

@@ -9,6 +9,7 @@ import { createPatchCard } from "./patch.js";
 import { createEventsLayer } from "./events_layer.js";
 import { createEventPanel } from "./event_panel.js";
 import { createPlacesLayers } from "./places_layers.js";
+import { createGridLayers } from "./grid_layers.js";
 import { gcj02TileLayer } from "./gcj02.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
@@ -186,13 +187,15 @@ async function refreshBuildings() {
 }
 
 // --- labels: a level's labels show in its zoom range (the user's own top level also below
-// it), and each only where it fits inside its polygon --------------------------------
+// it), and each only where it fits inside its polygon; the other grid layers' labels follow
+// the grids' rule while their overlay is on --------------------------------------------
 function updateLabels() {
   const z = map.getZoom();
   const top = config.levels[0];
   const todo = [];
-  for (const level of AREA_LEVELS) {
-    const group = layers[level];
+  const groups = AREA_LEVELS.map((level) => [level, layers[level]])
+    .concat(gridLayers.groups().map((group) => ["grid", group]));
+  for (const [level, group] of groups) {
     if (!group || !map.hasLayer(group)) continue;
     const [lo, hi] = LABEL_ZOOM[level];
     const inRange = z <= hi && (z >= lo || level === top);
@@ -222,6 +225,8 @@ config.tiles.forEach((t) => {
 });
 const switcher = L.control.layers(baseLayers, {}, { collapsed: false }).addTo(map);
 const layers = { buildings };
+// The other grid layers (城管网格 …): overlays loaded when first switched on (grid_layers.js).
+const gridLayers = createGridLayers(map, config, { switcher, status, getJSON, esc, row, tag, onLoaded: () => updateLabels() });
 
 async function load() {
   const wanted = config.levels;
@@ -238,6 +243,7 @@ async function load() {
     // The district outline is part of the base drawing; the levels below can be switched.
     if (level !== "district") switcher.addOverlay(layer, T[level]);
   });
+  gridLayers.addToSwitcher();  // off by default: nothing is fetched until one is switched on
   buildings.addTo(map);
   switcher.addOverlay(buildings, T.buildings);
   places.addToSwitcher();  // facilities, organisations: off by default
@@ -254,7 +260,7 @@ map.on("overlayadd", (e) => {
 // Facilities (部件) and organisations (单位) from zoom 16, with their legend (places_layers.js).
 const places = createPlacesLayers(map, config, { switcher, status, getJSON, esc, row });
 Object.assign(layers, places.layers);
-window.gridmap = { map, layers, config, panel, places };
+window.gridmap = { map, layers, config, panel, places, gridLayers };
 window.gridmap.buildings25d = buildings25d;
 // The header's search box and the "my patch" card (search.js, patch.js).
 Object.assign(window.gridmap, { search: createSearch(window.gridmap), patch: createPatchCard(window.gridmap) });

@@ -20,7 +20,8 @@ class Command(BaseCommand):
     help = (
         "Generate a whole demo district (演示区, at Shenzhen Nanshan, county code 440305) from a seed and load "
         "it into an empty database: district → streets → communities → grids (CJ/T 213 codes, no gaps or "
-        "overlaps) with named leaders and workers, buildings, dwellings by unit and floor, households and "
+        "overlaps) with named leaders and workers, a second grid layer (城管网格, layer `urban`: each "
+        "community cut into strips, each with its leader), buildings, dwellings by unit and floor, households and "
         "people with valid GB 11643 ID numbers, rented rooms, welfare and special-group records, "
         "organisations with GB 32100 credit codes, facilities, inspections, visits, and staff accounts for "
         "every role (see `demo_logins`). The same --seed, --scale and --today always give the same "
