@@ -8,7 +8,7 @@ from gridmap.places.models import Building
 from gridmap.places.selectors import tile_bounds
 
 from ..conftest import rect
-from ..grids.test_building_tiles import tile_of
+from ..geo_helpers import tile_of
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

@@ -15,8 +15,6 @@ from gridmap.events.models import Event
 from gridmap.events.photos import read_photo
 from gridmap.events.workflow import State
 
-from ..events.conftest import dispute, report, staff  # noqa: F401  (fixtures)
-
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
 # three events close together in grid A (west of x = 113.95), one in grid B

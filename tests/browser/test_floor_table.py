@@ -3,17 +3,9 @@ opens a household and its members, and a person's record; the leader of another 
 open that household (UI and API). Screenshots go to tests/artifacts/."""
 import pytest
 
-from ..places.test_floor_table import estate, users  # noqa: F401  (fixtures)
+from .helpers import login
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
-
-
-def login(page, live_server, username):
-    page.goto(live_server.url + "/admin/login/?next=/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", "pw")
-    page.click("input[type=submit]")
-    page.wait_for_selector("#map[data-state=ready]")
 
 
 def test_grid_leader_drills_down_from_building_to_person(live_server, page, browser, artifacts, tree, estate, users):

@@ -11,8 +11,7 @@ from gridmap.events.models import Category
 from gridmap.events.workflow import State
 from gridmap.grids.models import Area
 
-from ..places.test_floor_table import estate, users  # noqa: F401  (fixtures)
-from .test_floor_table import login
+from .helpers import login
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

@@ -4,8 +4,7 @@ from the keyboard, and the map flies there and opens its floor table. Screenshot
 tests/artifacts/."""
 import pytest
 
-from ..places.test_floor_table import estate, users  # noqa: F401  (fixtures)
-from .test_floor_table import login
+from .helpers import login
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

@@ -11,14 +11,9 @@ from gridmap.places.models import Building
 from gridmap.places.selectors import tile_bounds
 
 from ..conftest import rect
+from ..geo_helpers import tile_of
 
 HYPO = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-
-
-def tile_of(lon, lat, z):
-    n = 2 ** z
-    y = (1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n
-    return int((lon + 180) / 360 * n), int(y)
 
 
 def url(z, x, y):

@@ -19,7 +19,6 @@ from gridmap.people.models import Person, SpecialGroupRecord, Visit
 from gridmap.places.models import Building, Organisation
 
 from ..conftest import rect
-from ..places.test_floor_table import estate, person, users  # noqa: F401  (fixtures and helpers)
 
 SEARCH = reverse("grids:search")
 PATCH = reverse("grids:patch")

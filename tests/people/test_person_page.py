@@ -8,8 +8,6 @@ from gridmap.events import services as event_services
 from gridmap.events.models import Category
 from gridmap.people.models import EmploymentRecord, Visit
 
-from ..places.test_floor_table import estate, users  # noqa: F401  (fixtures)
-
 
 def page(pk):
     return f"/people/{pk}/"

@@ -1,122 +1,16 @@
 """The building → floor → dwelling → person drill-down (楼盘表) through the selectors and the API:
 the table's shape, its tags and totals, scoping (404 for another grid), masking and logging."""
-import datetime as dt
-
 import pytest
 from django.contrib.gis.geos import Point
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from gridmap.core.models import AccessLog, Role
-from gridmap.core.validators import id_check_char
-from gridmap.people.models import (
-    EmploymentRecord, Household, HouseholdMember, Person, SpecialGroupRecord, Visit, WelfareRecord,
-)
+from gridmap.core.models import AccessLog
+from gridmap.people.models import Household, SpecialGroupRecord, Visit
 from gridmap.places import selectors
-from gridmap.places.models import Building, Dwelling, RentedDwelling
-
-from ..conftest import rect
 
 TODAY = timezone.localdate()
-_serial = iter(range(100, 999))
-
-
-def citizen_id(birth: str, sex: str = "M") -> str:
-    """A valid GB 11643 number for the birth date (YYYYMMDD): odd 17th digit for men."""
-    n = next(_serial)
-    n = n if (n % 2 == 1) == (sex == "M") else n + 1
-    first17 = f"440305{birth}{n:03d}"
-    return first17 + id_check_char(first17)
-
-
-def person(dwelling, name, birth="19850101", sex="M", **kw):
-    return Person.objects.create(id_number=citizen_id(birth, sex), name=name, sex=sex,
-                                 birth_date=dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:])),
-                                 dwelling=dwelling, phone="13812345678", **kw)
-
-
-def household(number, dwelling, *people_relations):
-    h = Household.objects.create(number=number, dwelling=dwelling)
-    for p, relation in people_relations:
-        HouseholdMember.objects.create(household=h, person=p, relation=relation)
-        if relation == "head":
-            h.head = p
-            h.save()
-    return h
-
-
-@pytest.fixture
-def estate(tree, make_user, leader_a):
-    """Building A-1 in grid A: 3 floors above, 1 below, 2 units × 2 rooms (16 dwellings), with
-    residents tagged one way each; building B-1 in grid B with one resident."""
-    b = Building.objects.create(code="A-1", name="幸福楼1栋", address="科技园路1号", floors_above=3, floors_below=1,
-                                units=2, rooms_per_floor=2, year_built=2005, property_manager="幸福物业",
-                                footprint=rect(113.9245, 22.5495, 113.9249, 22.5498))
-    tree["a"].leader = leader_a
-    tree["a"].save()
-    d = {}
-    for unit in (1, 2):
-        for floor in (3, 2, 1, -1):
-            for k in (1, 2):
-                room = f"{unit}-{'B' if floor < 0 else ''}{abs(floor)}0{k}"
-                d[room] = Dwelling.objects.create(building=b, unit=unit, floor=floor, room=room, area_m2=80 + k,
-                                                  use="commercial" if floor < 0 else "vacant")
-    for room in ("1-301", "1-302", "1-201", "2-301", "2-302", "2-201", "2-202"):
-        d[room].use = "self"
-        d[room].save()
-    Dwelling.objects.filter(pk=d["1-301"].pk).update(use="rented")
-    b.building_head = None
-    people = {}
-    # 1-301: rented, a floating family of two
-    people["head"] = person(d["1-301"], "王流动", "19880305", residence_type="floating")
-    people["wife"] = person(d["1-301"], "刘流动", "19900712", sex="F", residence_type="floating")
-    household("H1", d["1-301"], (people["head"], "head"), (people["wife"], "spouse"))
-    RentedDwelling.objects.create(dwelling=d["1-301"], landlord_name="赵房东", landlord_phone="13900001111",
-                                  agent="链家", status="registered", lease_start="2025-01-01", lease_end="2026-12-31")
-    EmploymentRecord.objects.create(person=people["head"], status="employed", employer="顺丰速运", start="2020-01-01")
-    EmploymentRecord.objects.create(person=people["head"], status="unemployed", start="2018-01-01", end="2019-12-31")
-    # 1-302: 低保 (current), and an ended temporary relief that must not tag
-    people["poor"] = person(d["1-302"], "李低保", "19700101")
-    household("H2", d["1-302"], (people["poor"], "head"))
-    WelfareRecord.objects.create(person=people["poor"], kind="dibao", start="2024-01-01")
-    # 1-201: a community-correction member, and a sealed record on the minor son
-    people["corr"] = person(d["1-201"], "张矫正", "19800101")
-    people["son"] = person(d["1-201"], "张小", "20100101")
-    household("H3", d["1-201"], (people["corr"], "head"), (people["son"], "child"))
-    SpecialGroupRecord.objects.create(person=people["corr"], group="correction", risk_level="medium", start="2025-01-01")
-    SpecialGroupRecord.objects.create(person=people["son"], group="youth", start="2025-01-01", sealed=True)
-    # 2-301: one resident aged 70 → elderly living alone (alone60)
-    people["old"] = person(d["2-301"], "陈独居", "19550101")
-    household("H4", d["2-301"], (people["old"], "head"))
-    # 2-302: an empty-nest record (a couple, so only the record says so)
-    people["nest1"] = person(d["2-302"], "周空巢", "19500101")
-    people["nest2"] = person(d["2-302"], "吴空巢", "19520101", sex="F")
-    household("H5", d["2-302"], (people["nest1"], "head"), (people["nest2"], "spouse"))
-    WelfareRecord.objects.create(person=people["nest1"], kind="empty_nest", start="2023-01-01")
-    # 2-201: disability only (health data: a welfare tag for the leader, none for a worker)
-    people["dis"] = person(d["2-201"], "孙残疾", "19750101")
-    household("H6", d["2-201"], (people["dis"], "head"))
-    WelfareRecord.objects.create(person=people["dis"], kind="disability", category="肢体", grade=2, start="2020-01-01")
-    # 2-202: a young single person: no tag
-    people["young"] = person(d["2-202"], "郑青年", "19950101")
-    household("H7", d["2-202"], (people["young"], "head"))
-    # grid B
-    other = Building.objects.create(code="B-1", name="B楼", footprint=rect(113.97, 22.55, 113.9705, 22.5503))
-    d_other = Dwelling.objects.create(building=other, unit=1, floor=1, room="101")
-    people["other"] = person(d_other, "钱外格", "19800101")
-    household("HB", d_other, (people["other"], "head"))
-    return {"building": b, "dwellings": d, "people": people, "other": other, "other_dwelling": d_other}
-
-
-@pytest.fixture
-def users(tree, make_user, leader_a):
-    return {
-        "leader_a": leader_a,
-        "worker_a": make_user("worker_a", Role.GRID_WORKER, tree["a"]),
-        "leader_b": make_user("leader_b", Role.GRID_LEADER, tree["b"]),
-        "centre": make_user("centre", Role.CENTRE_ADMIN),
-    }
 
 
 def cells(table):
