@@ -57,15 +57,17 @@ def test_second_layer_is_an_overlay_loaded_when_switched_on(live_server, page, a
     assert all(page.locator("path.gm-grid").evaluate_all("els => els.map(e => e.getAttribute('fill') !== 'none')"))
     page.screenshot(path=str(artifacts / "map_grid_layers.png"))  # the district: dashed outlines over the filled grids
 
-    # labels: the grids' rule — hidden at the district's zoom, shown at grid zoom where they fit
+    # labels: the grids' rule — none at the district's zoom, made at grid zoom where they fit
     labels = page.locator(".gm-label-layer")
-    assert labels.count() == 2 and labels.evaluate_all("els => els.every(e => e.classList.contains('gm-label-off'))")
+    assert labels.count() == 0
     page.evaluate("gridmap.map.setView([22.55, 113.93], 14)")
     page.wait_for_function("document.getElementById('map').dataset.zoom === '14'")
-    page.wait_for_function("[...document.querySelectorAll('.gm-label-layer')].every(e => !e.classList.contains('gm-label-off'))")
+    page.wait_for_function("document.querySelectorAll('.gm-label-layer').length === 2")
+    r, g, b = (int(LAYER_COLOURS[0][i:i + 2], 16) for i in (1, 3, 5))
+    assert labels.evaluate_all("els => els.map(e => e.style.borderColor)") == [f"rgb({r}, {g}, {b})"] * 2  # the layer's colour
     texts = sorted(t.split("\n") for t in labels.all_inner_texts())
     assert texts == [["城管北网格 (440305005001901)", "张城北"], ["城管南网格 (440305005001902)", "李城南"]]
-    # each centred on its grid (also when it was positioned while hidden)
+    # each centred on its grid
     offsets = page.evaluate("""[...document.querySelectorAll('.gm-label-layer')].map(e => {
         const r = e.getBoundingClientRect(), m = gridmap.map.getContainer().getBoundingClientRect();
         const centres = [[22.575, 113.95], [22.525, 113.95]].map(c => gridmap.map.latLngToContainerPoint(c));
@@ -73,6 +75,11 @@ def test_second_layer_is_an_overlay_loaded_when_switched_on(live_server, page, a
     })""")
     assert max(offsets) < 5, offsets
     page.screenshot(path=str(artifacts / "map_grid_layers_labels.png"))
+    # away from the grids their labels go (only labels near the view exist), and come back with them
+    page.evaluate("gridmap.map.setView([22.55, 114.60], 14)")
+    page.wait_for_function("document.querySelectorAll('.gm-label-layer').length === 0")
+    page.evaluate("gridmap.map.setView([22.55, 113.93], 14)")
+    page.wait_for_function("document.querySelectorAll('.gm-label-layer').length === 2")
 
     # a click on an outline opens its popup: layer, grid, code, leader (the shared edge: one of the two)
     click_at(page, 22.55, 113.91)

@@ -8,6 +8,7 @@
 // Test hooks: each grid is a path.gm-grid-layer with data-layer (layer code), data-code and
 // data-id; #map[data-grid-layer-<code>] holds the number drawn once loaded.
 import * as L from "leaflet";
+import { setLabel } from "./area_labels.js";
 
 const HEX = /^#[0-9a-fA-F]{6}$/;
 
@@ -25,18 +26,13 @@ export function createGridLayers(map, config, { switcher, status, getJSON, esc, 
       style: () => ({ color: colour, weight: 2.5, opacity: 0.95, dashArray: "8 5", fill: false }),
       onEachFeature: (f, layer) => {
         const p = f.properties;
-        const leader = p.leader ? `<span class="gm-label-leader">${esc(p.leader)}</span>` : "";
-        layer.bindTooltip(`${esc(p.name)} (${esc(p.code)})${leader}`, {
-          permanent: true, direction: "center", className: "gm-label gm-label-grid gm-label-layer",
-        });
+        setLabel(layer, { level: "grid", name: p.name, code: p.code, leader: p.leader, className: "gm-label-layer", colour, esc });
         layer.bindPopup(`<table class="gm-popup"><caption>${esc(p.name)}</caption>${row(T.gridLayer, info.name)}`
           + `${row(T.gridCode, p.code)}${row(T.leader, p.leader || T.noLeader)}</table>`);
         layer.on("add", () => {
           tag(layer, "grid-layer", p);
           const path = layer.getElement();
           if (path) path.dataset.layer = info.code;
-          const label = layer.getTooltip()?.getElement();  // opened on add, before this handler
-          if (label) label.style.borderColor = colour;
         });
       },
     });

@@ -3,6 +3,7 @@
 import * as L from "leaflet";
 import { createFloorPanel } from "./floors.js";
 import { Buildings25D } from "./buildings25d.js";
+import { setLabel, showLabels } from "./area_labels.js";
 import { BuildingTiles } from "./building_tiles.js";
 import { createSearch } from "./search.js";
 import { createPatchCard } from "./patch.js";
@@ -124,11 +125,8 @@ function areaLayer(level, data) {
     },
     onEachFeature: (f, layer) => {
       const p = f.properties;
-      // Grids also name their leader, on a second line.
-      const leader = isGrid && p.leader ? `<span class="gm-label-leader">${esc(p.leader)}</span>` : "";
-      layer.bindTooltip(`${esc(p.name)} (${esc(p.code)})${leader}`, {
-        permanent: true, direction: "center", className: `gm-label gm-label-${level}`,
-      });
+      // Grids also name their leader, on a second line (shown where it fits: area_labels.js).
+      setLabel(layer, { level, name: p.name, code: p.code, leader: isGrid ? p.leader : null, esc });
       layer.bindPopup(`<table class="gm-popup"><caption>${esc(p.name)}</caption>${row(T[level], p.code)}${row(T.leader, p.leader || T.noLeader)}</table>`);
       layer.on("add", () => tag(layer, level, p));
     },
@@ -192,27 +190,12 @@ async function refreshBuildings() {
 function updateLabels() {
   const z = map.getZoom();
   const top = config.levels[0];
-  const todo = [];
   const groups = AREA_LEVELS.map((level) => [level, layers[level]])
     .concat(gridLayers.groups().map((group) => ["grid", group]));
-  for (const [level, group] of groups) {
-    if (!group || !map.hasLayer(group)) continue;
+  showLabels(map, groups.map(([level, group]) => {
     const [lo, hi] = LABEL_ZOOM[level];
-    const inRange = z <= hi && (z >= lo || level === top);
-    group.eachLayer((layer) => {
-      const label = layer.getTooltip()?.getElement();
-      if (!label) return;
-      if (layer._gmLabelWidth === undefined) layer._gmLabelWidth = label.offsetWidth;  // measured once, while shown
-      todo.push([layer, label, inRange]);
-    });
-  }
-  for (const [layer, label, inRange] of todo) {
-    const b = layer.getBounds();
-    const sw = map.latLngToLayerPoint(b.getSouthWest());
-    const ne = map.latLngToLayerPoint(b.getNorthEast());
-    const fits = ne.x - sw.x >= layer._gmLabelWidth + 8 && sw.y - ne.y >= 24;
-    label.classList.toggle("gm-label-off", !(inRange && fits));
-  }
+    return [group, z <= hi && (z >= lo || level === top)];
+  }));
   el.dataset.zoom = String(z);
 }
 
@@ -252,7 +235,7 @@ async function load() {
   el.dataset.state = "ready";
 }
 
-map.on("zoomend", updateLabels);
+map.on("moveend", updateLabels);  // labels follow the view as well as the zoom
 map.on("moveend", refreshBuildings);
 map.on("overlayadd", (e) => {
   if (e.layer === buildings) { shownTiles = ""; refreshBuildings(); } else updateLabels();
