@@ -48,7 +48,8 @@ MAP_LIMIT = 1000
 MAP_MAX_BBOX_DEGREES = 2.0  # a whole district fits; the limit keeps the answer small
 AGGREGATE_BELOW_ZOOM = 16  # zoom < 16: cells, not points (building zoom and closer: points)
 CELL_PX = 60  # an aggregate cell is about this many screen pixels wide
-MAX_CELLS_ACROSS = 48  # a box is at most this many cells wide or high, whatever the zoom asked
+MAX_CELLS_ACROSS = 32  # a box is at most this many cells wide or high, whatever the zoom asked (a
+                       # 1280×800 view has 21 × 13 cells of 60 px; more only for boxes no screen shows)
 WEB_MERCATOR_WORLD_M = 40075016.685578488  # the EPSG:3857 world's width in metres
 CLOCKS = ("green", "yellow", "red")
 OPEN = "open"  # status=open: every state that is not final

@@ -40,6 +40,7 @@ def building_layer(user, bbox: tuple[float, float, float, float]) -> str:
 # Building vector tiles (Mapbox Vector Tile, written by PostGIS's ST_AsMVT).
 TILE_EXTENT = 4096  # tile units across a tile: 0.15 m at zoom 16, enough to overzoom to 19
 TILE_BUFFER = 64
+TILE_NAMES_FROM_ZOOM = 15  # z14 tiles (the map at zoom 15) carry no code or name
 
 
 def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
@@ -55,16 +56,19 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 
 def building_tile(user, z: int, x: int, y: int) -> bytes:
     """The visible buildings meeting tile z/x/y as one MVT layer "buildings": feature id = the
-    building's id; properties code, name, floors_above, height_m, use (what the map draws).
-    Footprints are not clipped at the tile edge, so a building that straddles tiles comes whole
-    in each and the page, which draws it once by id, extrudes it without seams."""
-    qs = buildings_in_bbox(user, tile_bounds(z, x, y)).values(
-        "id", "code", "name", "floors_above", "height_m", "use", "footprint")
+    building's id; properties floors_above, height_m, use (what the map draws) and, from tile
+    zoom TILE_NAMES_FROM_ZOOM, code and name (the tooltip's; at the widest zoom they would double
+    a dense view's bytes). Footprints are not clipped at the tile edge, so a building that
+    straddles tiles comes whole in each and the page, which draws it once by id, extrudes it
+    without seams."""
+    named = z >= TILE_NAMES_FROM_ZOOM
+    columns = ["id", "floors_above", "height_m", "use", *(["code", "name"] if named else [])]
+    qs = buildings_in_bbox(user, tile_bounds(z, x, y)).values(*columns, "footprint")
     sql, params = qs.query.sql_with_params()
     tile = f"""
         SELECT ST_AsMVT(t, 'buildings', {TILE_EXTENT}, 'geom', 'id')
         FROM (
-            SELECT b.id, b.code, b.name, b.floors_above, b.height_m, b.use,
+            SELECT {", ".join(f"b.{c}" for c in columns)},
                    ST_AsMVTGeom(ST_Transform(b.footprint, 3857), ST_TileEnvelope(%s, %s, %s),
                                 {TILE_EXTENT}, {TILE_BUFFER}, false) AS geom
             FROM ({sql}) b

@@ -4,7 +4,7 @@ far buildings first; a click on an extruded roof opens the floor table; below zo
 footprints are flat again. Screenshots go to tests/artifacts/."""
 import pytest
 
-from gridmap.places.models import Building
+from gridmap.places.models import Building, BuildingUse
 from gridmap.places.selectors import tile_bounds
 
 from ..conftest import rect
@@ -114,6 +114,9 @@ def test_buildings_extruded_from_zoom_16_and_clickable(live_server, page, artifa
     page.wait_for_selector("#map[data-buildings-mode='flat'][data-buildings25d='0']")
     assert page.evaluate("gridmap.buildings25d.drawn.length") == 0
     page.wait_for_function("document.querySelectorAll('path.gm-building').length === 3")
+    # at zoom 15.x the (z14) tiles carry no names: the tooltip names the use and the floors
+    page.locator("path.gm-building").first.hover()
+    page.locator(".gm-building-tip", has_text=f"{BuildingUse.RESIDENTIAL.label} · ").last.wait_for()
     page.screenshot(path=str(artifacts / "buildings_flat_zoom15.5.png"))
 
     # Back at 16 they stand up again; hiding the building layer hides them too.

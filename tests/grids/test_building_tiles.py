@@ -21,7 +21,8 @@ def url(z, x, y):
 
 
 def decode(client, z, x, y) -> dict:
-    """The tile's buildings by code: properties, feature id, and the outer ring in WGS84."""
+    """The tile's buildings by code (by id in the widest tiles, which carry no codes): properties,
+    feature id, and the outer ring in WGS84."""
     res = client.get(url(z, x, y))
     assert res.status_code == 200, res.content
     assert res["Content-Type"] == "application/vnd.mapbox-vector-tile"
@@ -38,14 +39,14 @@ def decode(client, z, x, y) -> dict:
     for f in layer["features"]:
         geom = f["geometry"]
         ring = geom["coordinates"][0] if geom["type"] == "Polygon" else geom["coordinates"][0][0]
-        found[f["properties"]["code"]] = {"id": f["id"], "properties": f["properties"], "ring": [lonlat(*p) for p in ring]}
+        found[f["properties"].get("code", f["id"])] = {"id": f["id"], "properties": f["properties"], "ring": [lonlat(*p) for p in ring]}
     return found
 
 
 @pytest.fixture
 def houses(tree):
     made = {}
-    for code, x, floors in [("A-1", 113.935, 6), ("A-2", 113.94, 18), ("B-1", 113.96, 3)]:
+    for code, x, floors in [("A-1", 113.930, 6), ("A-2", 113.935, 18), ("B-1", 113.955, 3)]:
         made[code] = Building.objects.create(code=code, name=f"{code}栋", floors_above=floors, use="residential",
                                              footprint=rect(x, 22.55, x + 0.0002, 22.5502))
     return made
@@ -60,13 +61,13 @@ def test_login_required_and_bad_tiles_refused(client, leader_a):
 
 
 def test_tile_holds_the_callers_buildings_with_what_the_map_draws(client, tree, leader_a, make_user, houses):
-    z = 14
-    x, y = tile_of(113.935, 22.55, z)
-    assert tile_of(113.94, 22.55, z) == (x, y) and tile_of(113.96, 22.55, z) == (x + 1, y)
+    z = 15
+    x, y = tile_of(113.930, 22.55, z)
+    assert tile_of(113.935, 22.55, z) == (x, y) and tile_of(113.955, 22.55, z) == (x + 2, y)
     client.force_login(leader_a)
     tile = decode(client, z, x, y)
     assert sorted(tile) == ["A-1", "A-2"]
-    assert decode(client, z, x + 1, y) == {}  # B-1 is in grid B: not the caller's
+    assert decode(client, z, x + 2, y) == {}  # B-1 is in grid B: not the caller's
     a2 = tile["A-2"]
     assert a2["id"] == houses["A-2"].pk
     assert a2["properties"] == {"code": "A-2", "name": "A-2栋", "floors_above": 18, "use": "residential"}
@@ -75,8 +76,17 @@ def test_tile_holds_the_callers_buildings_with_what_the_map_draws(client, tree, 
 
     client.force_login(make_user("centre", "centre_admin"))
     assert sorted(decode(client, z, x, y)) == ["A-1", "A-2"]
-    assert sorted(decode(client, z, x + 1, y)) == ["B-1"]
+    assert sorted(decode(client, z, x + 2, y)) == ["B-1"]
     assert decode(client, z, x, y + 2) == {}  # nothing there: an empty tile
+
+
+def test_the_widest_tiles_carry_no_names(client, tree, make_user, houses):
+    """z14 tiles (the map at zoom 15, the densest views): footprint, floors, use; no code or name."""
+    client.force_login(make_user("centre", "centre_admin"))
+    x, y = tile_of(113.935, 22.55, 14)
+    tile = decode(client, 14, x, y)
+    assert sorted(tile) == sorted([houses["A-1"].pk, houses["A-2"].pk])
+    assert tile[houses["A-2"].pk]["properties"] == {"floors_above": 18, "use": "residential"}
 
 
 @HYPO

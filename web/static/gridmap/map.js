@@ -140,7 +140,8 @@ const buildings = L.geoJSON(null, {
   onEachFeature: (f, layer) => {
     const p = f.properties;
     // A click opens the building's floor table in the side panel; the tooltip names it.
-    layer.bindTooltip(`${esc(p.name)} · ${esc(p.floors_above)}${esc(T.floorsShort)}`, { sticky: true, className: "gm-building-tip" });
+    // the widest tiles carry no names (building_tiles.js): their tooltip says the use instead
+    layer.bindTooltip(`${esc(p.name ?? config.uses[p.use] ?? "")} · ${esc(p.floors_above)}${esc(T.floorsShort)}`, { sticky: true, className: "gm-building-tip" });
     // From zoom 16 the click goes to the building drawn on top there in 2.5D (buildings25d.js).
     layer.on("click", (e) => panel.openBuilding(buildings25d.pick(e.containerPoint)?.id ?? p.id));
     layer.on("add", () => tag(layer, "building", p));
