@@ -197,3 +197,14 @@ def _seed_data(request):
     if not Category.objects.exists():
         for migration, step in [("0002_seed_categories_and_calendar", "seed"), ("0004_private_categories_off_open311", "hide")]:
             getattr(importlib.import_module(f"gridmap.events.migrations.{migration}"), step)(django_apps, None)
+
+
+@pytest.fixture
+def leader_named(tree, users):
+    """Grid A's leader, with a name (the map writes family name first)."""
+    leader = users["leader_a"]
+    leader.last_name, leader.first_name = "张", "网格"
+    leader.save()
+    tree["a"].leader = leader
+    tree["a"].save()
+    return leader

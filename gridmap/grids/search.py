@@ -8,6 +8,11 @@ Every lookup is an indexed one or runs over a small scoped table:
   caller's scoped rows (hundreds to tens of thousands; no trigram index: pg_trgm is not installed,
   and the queries stay in single-digit milliseconds on the demo district).
 
+Coordinates: a query that is a lon/lat pair ("113.9327, 22.5227", "113.9327 22.5227", latitude
+first "22.5227,113.9327"; told apart by range, see parse_coordinates), optionally prefixed "gcj:" /
+"gcj02:" when copied from a GCJ-02 map (Gaode, Tencent), gives one "point" result alone: the WGS84
+point, and the primary-layer grid there with its leader if the caller may see that grid.
+
 ID numbers: a person is found by ID only on an exact match of the whole 18-character resident ID
 (the last character may be x/X), never by a part of it, whatever the role. Results always show
 the ID masked: a list of names needs no full numbers, so a search writes no access-log rows; the
@@ -15,21 +20,32 @@ person panel shows (and logs) the full record for roles that may see it.
 """
 import re
 
+import numpy as np
 from django.contrib.gis.db.models.functions import Envelope
+from django.contrib.gis.geos import Point
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from gridmap.core.geo import gcj02_to_wgs84
 from gridmap.core.scoping import mask_id_number, scope
 
-from .selectors import visible_areas
+from .selectors import grid_at, visible_areas
 
 MAX_RESULTS = 20
 MAX_QUERY = 64
 KINDS = ("area", "building", "person", "organisation", "event")
 RESIDENT_ID = re.compile(r"\d{17}[\dXx]")
 CREDIT_CODE = re.compile(r"[0-9A-Za-z]{18}")
+# A coordinate pair: two decimal numbers split by a comma (ASCII or full-width) and/or white space,
+# optionally after "gcj:" / "gcj02:" / "gcj-02:" (a pair copied from a GCJ-02 map).
+_NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
+COORDINATES = re.compile(rf"(?:(?P<gcj>gcj-?(?:02)?)\s*[:：]\s*)?(?P<a>{_NUMBER})\s*(?:[,，]\s*|\s+)(?P<b>{_NUMBER})", re.I)
+# Within China longitude is 73–136° E and latitude 3–54° N: the ranges do not overlap, so the
+# order of a pair follows from its numbers.
+CHINA_LON = (73.0, 136.0)
+CHINA_LAT = (3.0, 54.0)
 
 
 def normalise(raw: str | None) -> str:
@@ -47,6 +63,57 @@ def _bbox(geom) -> list[float] | None:
 
 def _exact_first(field: str, value: str):
     return Case(When(**{field: value}, then=Value(0)), default=Value(1), output_field=IntegerField())
+
+
+def parse_coordinates(q: str) -> tuple[float, float, bool] | None:
+    """(lon, lat, gcj) for a query that is a coordinate pair inside China in either order, else
+    None. A pair is lon, lat if the first number is a longitude and the second a latitude
+    (CHINA_LON, CHINA_LAT), lat, lon the other way round; a pair that fits both orders or neither
+    (91, 200; 2.35, 48.85) is not a coordinate. `gcj`: the numbers are GCJ-02 (not yet converted)."""
+    m = COORDINATES.fullmatch(q.strip())
+    if not m:
+        return None
+    a, b = float(m["a"]), float(m["b"])
+    within = lambda v, r: r[0] <= v <= r[1]  # noqa: E731
+    lon_lat = within(a, CHINA_LON) and within(b, CHINA_LAT)
+    lat_lon = within(a, CHINA_LAT) and within(b, CHINA_LON)
+    if lon_lat == lat_lon:
+        return None
+    lon, lat = (a, b) if lon_lat else (b, a)
+    return lon, lat, m["gcj"] is not None
+
+
+def _leader_name(user) -> str:
+    """As the map's grid labels name them (selectors.area_layer): family name first."""
+    return f"{user.last_name}{user.first_name}" or user.username
+
+
+def find_point(user, lon: float, lat: float, gcj: bool) -> dict:
+    """The "point" result of a coordinate query: the WGS84 point (converted with gridmap.core.geo
+    when the pair is GCJ-02), and the primary-layer grid there with its leader when the caller
+    may see that grid; "outside your area" when the point is not in the caller's area."""
+    given = f"{lon:.6f}, {lat:.6f}"
+    if gcj:
+        lon, lat = (float(v) for v in gcj02_to_wgs84(np.array([[lon, lat]]))[0])
+    grid = grid_at(lon, lat)
+    if grid is not None and visible_areas(user).filter(pk=grid.pk).exists():
+        where = [grid.name, grid.code, f"{_('Leader')} {_leader_name(grid.leader)}" if grid.leader_id else None]
+    elif grid is None and _in_area(user, lon, lat):
+        where = [_("outside every grid")]
+    else:
+        where = [_("outside your area")]  # never name a grid the caller may not see
+    if gcj:
+        where.append(_("converted from GCJ-02 {coords}").format(coords=given))
+    label = f"{lon:.6f}, {lat:.6f}"
+    return {"kind": "point", "id": label.replace(" ", ""), "label": label, "sublabel": " · ".join(filter(None, where)),
+            "point": [round(lon, 7), round(lat, 7)], "bbox": None, "open": {}}
+
+
+def _in_area(user, lon: float, lat: float) -> bool:
+    if user.sees_everything:
+        return True
+    boundary = user.area.boundary if user.area_id else None
+    return boundary is not None and boundary.intersects(Point(lon, lat, srid=4326))
 
 
 # --- one finder per kind: (user, q) → result dicts, at most MAX_RESULTS -------------------------
@@ -187,14 +254,19 @@ def _share(found: dict[str, list], limit: int) -> dict[str, list]:
 
 def search(user, raw: str | None, limit: int = MAX_RESULTS) -> dict:
     """{"query", "results": [...], "groups": [{"kind", "label", "count"}]}: results grouped by kind
-    in KINDS order, each with kind, id, label, sublabel, point ([lon, lat]) and/or bbox
+    in KINDS order (a coordinate query: one "point" result, see find_point), each with kind, id,
+    label, sublabel, point ([lon, lat]) and/or bbox
     ([w, s, e, n]) to fly to, and `open` (what the map opens: building / person / event / area)."""
     q = normalise(raw)
     if not q or not user.is_authenticated:
         return {"query": q, "results": [], "groups": []}
+    labels = kind_labels()
+    coords = parse_coordinates(q)
+    if coords is not None:  # a coordinate is not a name: its point alone
+        return {"query": q, "results": [find_point(user, *coords)],
+                "groups": [{"kind": "point", "label": labels["point"], "count": 1}]}
     found = {kind: FINDERS[kind](user, q) for kind in KINDS}
     shared = _share({k: v for k, v in found.items() if v}, min(limit, MAX_RESULTS))
-    labels = kind_labels()
     return {
         "query": q,
         "results": [r for kind in KINDS for r in shared.get(kind, [])],
@@ -203,7 +275,7 @@ def search(user, raw: str | None, limit: int = MAX_RESULTS) -> dict:
 
 
 def kind_labels() -> dict[str, str]:
-    return {"area": pgettext("search group", "Areas"), "building": pgettext("search group", "Buildings"),
+    return {"point": pgettext("search group", "Coordinates"), "area": pgettext("search group", "Areas"), "building": pgettext("search group", "Buildings"),
             "person": pgettext("search group", "People"), "organisation": pgettext("search group", "Organisations"),
             "event": pgettext("search group", "Events")}
 

@@ -74,6 +74,9 @@ def home(request):
             "loadFailed": _("Could not load a map layer"),
             "noLeader": _("not assigned"),
             "floorsShort": pgettext("number of floors", "F"),
+            # the coordinate readout (coords.js): always WGS84
+            "coordsPointer": _("Pointer (WGS84)"), "coordsCentre": _("Map centre (WGS84)"),
+            "coordsCopy": _("Copy coordinates"), "coordsCopied": _("Copied"),
             **panel_text(),
             **search_text(), **patch_text(),
         },

@@ -152,4 +152,17 @@ def test_buildings_come_as_tiles_and_a_building_on_a_tile_corner_is_drawn_once(l
     span = page.evaluate("""() => { const b = gridmap.layers.buildings.getBounds(); return [b.getWest(), b.getEast()]; }""")
     assert span == [pytest.approx(west - 0.0002, abs=3e-6), pytest.approx(west + 0.0002, abs=3e-6)]
     page.screenshot(path=str(artifacts / "buildings_tile_corner.png"))
+
+    # a pan at the same zoom draws only the difference: the footprint still in view is the same element
+    page.evaluate("document.querySelector('path.gm-building[data-code=\"CORNER\"]').gmKept = true")
+    before = len(asked)
+    page.evaluate("gridmap.map.panBy([500, 0], {animate: false})")
+    for _ in range(50):  # new tiles are asked for …
+        if len(asked) > before:
+            break
+        page.wait_for_timeout(100)
+    assert len(asked) > before
+    page.wait_for_load_state("networkidle")  # … and drawn
+    page.wait_for_timeout(100)
+    assert page.evaluate("document.querySelector('path.gm-building[data-code=\"CORNER\"]').gmKept") is True
     assert page.errors == []

@@ -12,6 +12,7 @@ import { createEventPanel } from "./event_panel.js";
 import { createPlacesLayers } from "./places_layers.js";
 import { createGridLayers } from "./grid_layers.js";
 import { gcj02TileLayer } from "./gcj02.js";
+import { createCoordsReadout } from "./coords.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
@@ -65,6 +66,8 @@ const Status = L.Control.extend({
 });
 const status = new Status().addTo(map);
 status.set("");
+// WGS84 lon, lat under the pointer (the centre on a phone), a click copies it (coords.js).
+const coords = createCoordsReadout(map, config);
 
 async function getJSON(url, signal) {
   const res = await fetch(url, { credentials: "same-origin", signal, headers: { Accept: "application/geo+json" } });
@@ -139,8 +142,9 @@ const buildings = L.geoJSON(null, {
   style: (f) => ({ color: "#5d4037", weight: 0.8, fillColor: USE_COLOUR[f.properties.use] || "#bcaaa4", fillOpacity: 0.85 }),
   onEachFeature: (f, layer) => {
     const p = f.properties;
-    // A click opens the building's floor table in the side panel; the tooltip names it.
-    // the widest tiles carry no names (building_tiles.js): their tooltip says the use instead
+    flat.set(f.id, layer);
+    // A click opens the building's floor table in the side panel; the tooltip names it (the
+    // widest tiles carry no names, building_tiles.js: there it says the use instead).
     layer.bindTooltip(`${esc(p.name ?? config.uses[p.use] ?? "")} · ${esc(p.floors_above)}${esc(T.floorsShort)}`, { sticky: true, className: "gm-building-tip" });
     // From zoom 16 the click goes to the building drawn on top there in 2.5D (buildings25d.js).
     layer.on("click", (e) => panel.openBuilding(buildings25d.pick(e.containerPoint)?.id ?? p.id));
@@ -153,14 +157,32 @@ const buildings25d = new Buildings25D({
   tooltip: (b) => `${esc(b.name)} · ${esc(b.floors)}${esc(T.floorsShort)}`,
 });
 const buildingTiles = new BuildingTiles({ url: config.api.buildingTiles, zooms: config.buildingTileZooms });
+const flat = new Map();  // building id → its footprint on the flat layer
 let shownTiles = "";  // the tiles whose buildings are on the map ("" = none)
+let shownZoom = null;  // their tile zoom
 let generation = 0;  // a newer move makes an older answer stale
+
+/** Puts exactly `features` on the flat layer. At the same tile zoom only the difference is
+ * drawn — a pan keeps the thousands of footprints still in view — while a new tile zoom
+ * redraws all (its tiles carry other properties). */
+function showBuildings(features, z) {
+  if (z !== shownZoom) {
+    buildings.clearLayers();
+    flat.clear();
+    shownZoom = z;
+  }
+  const wanted = new Set(features.map((f) => f.id));
+  for (const [id, layer] of flat) {
+    if (!wanted.has(id)) { buildings.removeLayer(layer); flat.delete(id); }
+  }
+  buildings.addData(features.filter((f) => !flat.has(f.id)));
+}
 
 async function refreshBuildings() {
   if (!map.hasLayer(buildings)) return;
   const asked = ++generation;
   if (map.getZoom() < config.buildingsMinZoom) {
-    buildings.clearLayers();
+    showBuildings([], null);
     buildings25d.setData([]);
     shownTiles = "";
     el.dataset.buildings = "0";
@@ -175,8 +197,7 @@ async function refreshBuildings() {
   try {
     const { features, tiles, bytes } = await buildingTiles.features(view, map.getZoom());
     if (asked !== generation) return;
-    buildings.clearLayers();
-    buildings.addData(features);
+    showBuildings(features, z);
     buildings25d.setData(features);
     shownTiles = key;
     Object.assign(el.dataset, { buildings: String(features.length), buildingTiles: String(tiles), buildingBytes: String(bytes) });
@@ -244,7 +265,7 @@ map.on("overlayadd", (e) => {
 // Facilities (部件) and organisations (单位) from zoom 16, with their legend (places_layers.js).
 const places = createPlacesLayers(map, config, { switcher, status, getJSON, esc, row });
 Object.assign(layers, places.layers);
-window.gridmap = { map, layers, config, panel, places, gridLayers };
+window.gridmap = { map, layers, config, panel, places, gridLayers, coords };
 window.gridmap.buildings25d = buildings25d;
 // The header's search box and the "my patch" card (search.js, patch.js).
 Object.assign(window.gridmap, { search: createSearch(window.gridmap), patch: createPatchCard(window.gridmap) });

@@ -1,7 +1,11 @@
 // The map's search box (#gm-search in the header): type, move with the arrow keys, Enter (or a
 // click) flies to the result and opens it — a building's floor table, a person's record, an
 // event, or an area's bounds. Results come from /api/search/?q=… (scoped and masked on the server).
-// Test hooks: #gm-search[data-state=idle|loading|ready|empty|error], li.gm-search-item[data-kind][data-id].
+// A coordinate pair ("113.9327, 22.5227", lat first too, "gcj:" for a pair copied from a GCJ-02
+// map) gives one "point" result (WGS84): the map flies there and drops a pin naming the grid, which
+// goes with the next search or Escape.
+// Test hooks: #gm-search[data-state=idle|loading|ready|empty|error], li.gm-search-item[data-kind][data-id],
+// .gm-search-pin (the pin's marker) and .gm-search-pin-tip (its label).
 import * as L from "leaflet";
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -21,6 +25,21 @@ export function createSearch(gm) {
   let inFlight = null;
   let lastQuery = null;
   let pending = Promise.resolve();  // the search in flight (Enter waits for it)
+  let pin = null;  // the marker of a picked coordinate
+
+  function clearPin() {
+    pin?.remove();
+    pin = null;
+  }
+
+  function dropPin(r) {
+    clearPin();
+    const icon = L.divIcon({ className: "gm-search-pin", html: "<span></span>", iconSize: [22, 22], iconAnchor: [11, 11] });
+    pin = L.marker([r.point[1], r.point[0]], { icon, keyboard: false, interactive: false, zIndexOffset: 1000 })
+      .bindTooltip(`<b>${esc(r.label)}</b><br>${esc(r.sublabel)}`,
+        { permanent: true, direction: "top", offset: [0, -12], className: "gm-search-pin-tip" })
+      .addTo(map);
+  }
 
   function setState(state) { box.dataset.state = state; }
 
@@ -71,6 +90,7 @@ export function createSearch(gm) {
 
   async function fetchResults(q) {
     inFlight?.abort();
+    clearPin();  // a new search takes the last coordinate's pin away
     if (!q) { results = []; list.innerHTML = ""; show(false); setState("idle"); return; }
     inFlight = new AbortController();
     setState("loading");
@@ -91,6 +111,7 @@ export function createSearch(gm) {
   function go(r) {
     if (!r) return;
     show(false);
+    clearPin();
     if (r.bbox) {
       const [w, s, e, n] = r.bbox;
       if (r.kind === "area") map.flyToBounds([[s, w], [n, e]], { padding: [16, 16], duration: 0.8 });
@@ -98,6 +119,7 @@ export function createSearch(gm) {
     } else if (r.point) {
       map.flyTo([r.point[1], r.point[0]], Math.max(map.getZoom(), FLY_ZOOM), { duration: 0.8 });
     }
+    if (r.kind === "point" && r.point) dropPin(r);
     const o = r.open || {};
     if (o.person) panel.open("person", o.person);
     else if (o.building) panel.openBuilding(o.building);
@@ -141,6 +163,7 @@ export function createSearch(gm) {
     if (li) go(results[Number(li.dataset.index)]);
   });
   document.addEventListener("click", (e) => { if (!box.contains(e.target)) show(false); });
+  document.addEventListener("keydown", (e) => { if (e.key === "Escape") clearPin(); });  // in the box or on the map
   setState("idle");
-  return { run, go, get results() { return results; } };
+  return { run, go, clearPin, get results() { return results; }, get pin() { return pin; } };
 }
