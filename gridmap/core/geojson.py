@@ -6,10 +6,12 @@ layer costs one round trip and no Python work per row (no GEOS objects, no json.
 import re
 
 from django.contrib.gis.db.models.functions import AsGeoJSON
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import F, QuerySet
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+EMPTY = '{"type": "FeatureCollection", "features": []}'
 
 
 def feature_collection(qs: QuerySet, geometry: str, properties: dict, precision: int = 6) -> str:
@@ -23,7 +25,10 @@ def feature_collection(qs: QuerySet, geometry: str, properties: dict, precision:
             raise ValueError(f"bad property name {name!r}")
     columns = {f"gm_p{i}": F(v) if isinstance(v, str) else v for i, v in enumerate(properties.values())}
     inner = qs.values(**columns, gm_geom=AsGeoJSON(geometry, precision=precision))
-    sql, params = inner.query.sql_with_params()
+    try:
+        sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:  # the queryset is none() (scope() for a user with no area)
+        return EMPTY
     props = ", ".join(f"'{name}', q.gm_p{i}" for i, name in enumerate(properties))
     feature_id = f"'id', q.gm_p{list(properties).index('id')}, " if "id" in properties else ""
     outer = f"""

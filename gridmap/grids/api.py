@@ -2,6 +2,7 @@
 in the selectors, the JSON text itself written by PostGIS."""
 
 from django.http import HttpResponse, JsonResponse
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
@@ -63,6 +64,7 @@ def building_tile(request, z: int, x: int, y: int):
                                      f" got {z}/{x}/{y}"}, status=400, json_dumps_params={"ensure_ascii": False})
     response = HttpResponse(place_selectors.building_tile(request.user, z, x, y), content_type=MVT)
     response["Cache-Control"] = "private, max-age=60"
+    patch_vary_headers(response, ["Cookie"])  # another login in the same browser gets its own tiles
     return response
 
 

@@ -48,13 +48,10 @@ def people_counts(user) -> dict:
 
 
 def event_counts(user, now: dt.datetime) -> dict:
-    from gridmap.events.models import Event
     from gridmap.events.selectors import visible_events, with_clock
     from gridmap.events.workflow import FINAL_STATES
 
-    # ids of the visible events first (visible_events is DISTINCT over joins), then one aggregate
-    open_events = with_clock(Event.objects.filter(pk__in=visible_events(user).values("pk"))
-                             .exclude(status__in=FINAL_STATES), now)
+    open_events = with_clock(visible_events(user).exclude(status__in=FINAL_STATES), now)
     counts = open_events.aggregate(
         open=Count("id"), **{c: Count("id", filter=Q(clock=c)) for c in ("green", "yellow", "red")})
     return counts

@@ -3,11 +3,13 @@ role requires): the same card as GET /api/persons/{id}/, drawn on the server."""
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import render
+from django.views.decorators.cache import never_cache
 
 from . import selectors
 from .models import Person
 
 
+@never_cache  # a full record: not kept by the browser for a Back after logout
 @login_required
 def person_page(request, pk: int):
     try:

@@ -3,6 +3,7 @@ import datetime as dt
 import math
 
 from django.contrib.gis.geos import Polygon
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When,
@@ -39,7 +40,6 @@ def building_layer(user, bbox: tuple[float, float, float, float]) -> str:
 
 # Building vector tiles (Mapbox Vector Tile, written by PostGIS's ST_AsMVT).
 TILE_EXTENT = 4096  # tile units across a tile: 0.15 m at zoom 16, enough to overzoom to 19
-TILE_BUFFER = 64
 TILE_NAMES_FROM_ZOOM = 15  # z14 tiles (the map at zoom 15) carry no code or name
 
 
@@ -64,13 +64,16 @@ def building_tile(user, z: int, x: int, y: int) -> bytes:
     named = z >= TILE_NAMES_FROM_ZOOM
     columns = ["id", "floors_above", "height_m", "use", *(["code", "name"] if named else [])]
     qs = buildings_in_bbox(user, tile_bounds(z, x, y)).values(*columns, "footprint")
-    sql, params = qs.query.sql_with_params()
+    try:
+        sql, params = qs.query.sql_with_params()
+    except EmptyResultSet:  # scope() gave nothing (a user with no area): an empty tile
+        return b""
     tile = f"""
         SELECT ST_AsMVT(t, 'buildings', {TILE_EXTENT}, 'geom', 'id')
         FROM (
             SELECT {", ".join(f"b.{c}" for c in columns)},
                    ST_AsMVTGeom(ST_Transform(b.footprint, 3857), ST_TileEnvelope(%s, %s, %s),
-                                {TILE_EXTENT}, {TILE_BUFFER}, false) AS geom
+                                {TILE_EXTENT}, 0, false) AS geom  -- unclipped: no buffer
             FROM ({sql}) b
         ) t
         WHERE t.geom IS NOT NULL"""

@@ -166,3 +166,22 @@ def test_buildings_come_as_tiles_and_a_building_on_a_tile_corner_is_drawn_once(l
     page.wait_for_timeout(100)
     assert page.evaluate("document.querySelector('path.gm-building[data-code=\"CORNER\"]').gmKept") is True
     assert page.errors == []
+
+
+def test_a_failed_tile_leaves_the_others_drawn_and_is_asked_again(live_server, page, tree, leader_a):
+    x, y = tile_of(113.92, 22.55, 16)
+    west, south, east, north = tile_bounds(16, x, y)
+    middle = (south + north) / 2
+    for code, lon in (("WEST", west - 0.0003), ("EAST", west + 0.0001)):  # either side of the tile's west edge
+        Building.objects.create(code=code, name=code, floors_above=3, footprint=rect(lon, middle, lon + 0.0001, middle + 0.0001))
+    login(page, live_server)
+    page.route(f"**/api/map/buildings/16/{x}/{y}.mvt", lambda route: route.fulfill(status=500, body="boom"))
+    page.evaluate(f"gridmap.map.setView([{middle}, {west}], 17, {{animate: false}})")
+    page.wait_for_selector('path.gm-building[data-code="WEST"]')
+    assert page.locator('path.gm-building[data-code="EAST"]').count() == 0
+    assert "500" not in page.inner_text(".gm-status") and "(1/" in page.inner_text(".gm-status")
+    page.unroute(f"**/api/map/buildings/16/{x}/{y}.mvt")
+    page.evaluate("gridmap.map.panBy([2, 0], {animate: false})")  # any move asks for the missing tile again
+    page.wait_for_selector('path.gm-building[data-code="EAST"]')
+    assert page.locator('path.gm-building[data-code="WEST"]').count() == 1
+    assert page.inner_text(".gm-status").strip() == ""

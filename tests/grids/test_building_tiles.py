@@ -124,3 +124,22 @@ def test_a_tile_costs_three_queries(client, leader_a, houses, django_assert_num_
     x, y = tile_of(113.935, 22.55, 14)
     with django_assert_num_queries(3):
         assert client.get(url(14, x, y)).status_code == 200
+
+
+def test_a_user_with_no_area_gets_empty_layers_not_an_error(client, tree, houses, make_user):
+    """A department handler bound to no area sees no places: empty tiles and collections (scope()
+    gives none(), which has no SQL)."""
+    client.force_login(make_user("dept", "department"))
+    x, y = tile_of(113.930, 22.55, 15)
+    assert decode(client, 15, x, y) == {}
+    for path in ("/api/map/areas/?level=grid", "/api/map/buildings/?bbox=113.9,22.5,114.0,22.6",
+                 "/api/map/facilities/?bbox=113.9,22.5,114.0,22.6", "/api/map/organisations/?bbox=113.9,22.5,114.0,22.6"):
+        res = client.get(path)
+        assert res.status_code == 200, path
+        assert res.json() == {"type": "FeatureCollection", "features": []}, path
+
+
+def test_tiles_vary_by_login(client, leader_a, houses):
+    client.force_login(leader_a)
+    x, y = tile_of(113.930, 22.55, 15)
+    assert "Cookie" in client.get(url(15, x, y))["Vary"]

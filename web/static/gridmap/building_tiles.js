@@ -6,14 +6,16 @@
 import { VectorTile } from "@mapbox/vector-tile";
 import Pbf from "pbf";
 
-const CACHE_TILES = 512;  // decoded tiles kept for panning back (the oldest go first)
+const CACHE_BUILDINGS = 100_000;  // decoded buildings kept for panning back (the oldest tiles go first)
+const FRESH_MS = 60_000;  // as long as the server lets a browser keep a tile (Cache-Control max-age)
 
 export class BuildingTiles {
   /** url: "/api/map/buildings/{z}/{x}/{y}.mvt"; zooms: [lowest, deepest] tile zoom served. */
   constructor({ url, zooms }) {
     this.url = url;
     [this.minZoom, this.maxZoom] = zooms;
-    this.tiles = new Map();  // "z/x/y" → Promise of { features, bytes }
+    this.tiles = new Map();  // "z/x/y" → { promise of { features, bytes }, at, size }
+    this.kept = 0;  // buildings in the loaded tiles of the cache
   }
 
   /** The tile zoom for a map zoom: one below it, so that a tile covers 512 screen pixels as in
@@ -38,31 +40,52 @@ export class BuildingTiles {
     return tiles;
   }
 
-  /** Every building of the tiles covering `bounds`, once each: { features, tiles, bytes }. */
+  /** Every building of the tiles covering `bounds`, once each: { features, tiles, bytes, failed }.
+   * A tile that failed is left out (and asked again next time); the others are still drawn. */
   async features(bounds, mapZoom) {
     const keys = this.cover(bounds, this.tileZoom(mapZoom));
-    const loaded = await Promise.all(keys.map((k) => this.tile(k)));
+    const loaded = await Promise.allSettled(keys.map((k) => this.tile(k)));
     const byId = new Map();
     let bytes = 0;
+    let failed = 0;
     for (const t of loaded) {
-      bytes += t.bytes;
-      for (const f of t.features) if (!byId.has(f.id)) byId.set(f.id, f);
+      if (t.status === "rejected") { failed += 1; continue; }
+      bytes += t.value.bytes;
+      for (const f of t.value.features) if (!byId.has(f.id)) byId.set(f.id, f);
     }
-    return { features: [...byId.values()], tiles: keys.length, bytes };
+    return { features: [...byId.values()], tiles: keys.length, bytes, failed };
   }
 
   tile([z, x, y]) {
     const key = `${z}/${x}/${y}`;
-    let promise = this.tiles.get(key);
-    if (promise) {
+    let entry = this.tiles.get(key);
+    if (entry && Date.now() - entry.at > FRESH_MS) entry = this.drop(key);
+    if (entry) {
       this.tiles.delete(key);  // re-inserted below as the most recently used
     } else {
-      promise = this.fetchTile(z, x, y);
-      promise.catch(() => this.tiles.delete(key));  // a failed tile is asked again next time
+      entry = { promise: this.fetchTile(z, x, y), at: Date.now(), size: 0 };
+      entry.promise.then((t) => {
+        if (this.tiles.get(key) !== entry) return;  // dropped meanwhile
+        entry.size = t.features.length;
+        this.kept += entry.size;
+        this.evict();
+      }, () => { if (this.tiles.get(key) === entry) this.tiles.delete(key); });  // asked again next time
     }
-    this.tiles.set(key, promise);
-    if (this.tiles.size > CACHE_TILES) this.tiles.delete(this.tiles.keys().next().value);
-    return promise;
+    this.tiles.set(key, entry);
+    return entry.promise;
+  }
+
+  drop(key) {
+    this.kept -= this.tiles.get(key)?.size || 0;
+    this.tiles.delete(key);
+    return undefined;
+  }
+
+  evict() {
+    for (const key of this.tiles.keys()) {
+      if (this.kept <= CACHE_BUILDINGS) break;
+      this.drop(key);
+    }
   }
 
   async fetchTile(z, x, y) {

@@ -195,11 +195,13 @@ async function refreshBuildings() {
   const key = buildingTiles.cover(view, z).join(";");
   if (key === shownTiles) return;
   try {
-    const { features, tiles, bytes } = await buildingTiles.features(view, map.getZoom());
+    const { features, tiles, bytes, failed } = await buildingTiles.features(view, map.getZoom());
     if (asked !== generation) return;
     showBuildings(features, z);
     buildings25d.setData(features);
-    shownTiles = key;
+    // with a tile missing the view stays "not shown", so the next move asks for it again
+    shownTiles = failed ? "" : key;
+    if (failed) status.set(`${T.loadFailed}: ${T.buildings} (${failed}/${tiles})`, true);
     Object.assign(el.dataset, { buildings: String(features.length), buildingTiles: String(tiles), buildingBytes: String(bytes) });
   } catch (err) {
     if (asked === generation) status.set(`${T.loadFailed}: ${err.message}`, true);
