@@ -75,7 +75,15 @@ DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
 DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GRIDMAP_TEST_DB", "test_gridmap")}
 
 AUTH_USER_MODEL = "core.User"
-AUTHENTICATION_BACKENDS = ["gridmap.core.auth.AreaUserBackend"]
+AUTHENTICATION_BACKENDS = [
+    "gridmap.core.auth.AreaUserBackend",
+    # A session keeps the dotted path of the backend that signed it in, and Django signs it out
+    # when that path is no longer listed here. Sessions made before AreaUserBackend (d01a7a8) name
+    # ModelBackend: listed second, they stay valid across that deploy (new sign-ins all go through
+    # the first; meanwhile a wrong password is checked twice). Remove this line once none is left:
+    # each expires SESSION_COOKIE_AGE (two weeks) after it was last saved.
+    "django.contrib.auth.backends.ModelBackend",
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = os.environ.get("GRIDMAP_LANGUAGE", "zh-hans")

@@ -63,6 +63,11 @@ class User(AbstractUser):
         """Family name first, no space, as Chinese names are written (李敏秀, not 敏秀 李)."""
         return f"{self.last_name}{self.first_name}".strip()
 
+    @property
+    def display_name(self) -> str:
+        """How a staff member is named on screen: family + given name, else the username."""
+        return self.get_full_name() or self.username
+
     def has_perm(self, perm, obj=None):
         if self.is_active and not self.is_superuser and "." in perm:
             app, codename = perm.split(".", 1)

@@ -132,7 +132,7 @@ class DepartmentAdmin(CentreEditable, admin.ModelAdmin):
 
     @admin.display(description=_("handlers"))
     def handler_names(self, obj):
-        return ", ".join(u.get_full_name() or u.username for u in obj.handlers.all())
+        return ", ".join(u.display_name for u in obj.handlers.all())
 
 
 class RosterAdmin(admin.ModelAdmin):
@@ -364,7 +364,7 @@ class EventAdmin(LeafletGeoAdmin):
 
     @admin.action(description=_("Escalate one level (上报上级)"), permissions=["change"])
     def escalate(self, request, queryset):
-        self._act(request, queryset, Action.ESCALATE, note=f"由 {request.user.get_full_name() or request.user.username} 在管理后台上报上级")
+        self._act(request, queryset, Action.ESCALATE, note=f"由 {request.user.display_name} 在管理后台上报上级")
 
     @admin.action(description=_("Archive closed or rejected events (归档)"), permissions=["change"])
     def archive(self, request, queryset):

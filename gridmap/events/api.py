@@ -19,7 +19,6 @@ from rest_framework.views import APIView
 
 from gridmap.core.models import SENSITIVE_ROLES, User
 from gridmap.core.scoping import mask_phone
-from gridmap.places.selectors import user_name
 
 from . import notify, selectors, services
 from .calendar import TZ
@@ -44,7 +43,7 @@ class UserRefSerializer(serializers.Serializer):
     name = serializers.SerializerMethodField()
 
     def get_name(self, user) -> str:
-        return user_name(user)
+        return user.display_name
 
 
 class AreaRefSerializer(serializers.Serializer):
@@ -103,7 +102,7 @@ class ReportedSerializer(serializers.ModelSerializer):
     @extend_schema_field(UserRefSerializer(allow_null=True))
     def get_assignee(self, event):
         user = event.assignee
-        return None if user is None else {"username": user.username, "name": user_name(user)}
+        return None if user is None else {"username": user.username, "name": user.display_name}
 
     def get_due_at(self, event) -> str | None:
         return event.due_at.astimezone(TZ).isoformat() if event.due_at else None
@@ -118,7 +117,7 @@ def reported(event: Event) -> dict:
         "category": event.category.code, "status": str(event.status), "level": str(event.level),
         "grid": grid.code if grid else None, "grid_name": grid.name if grid else None,
         "outside_grid": bool(event.outside_grid),
-        "assignee": None if user is None else {"username": user.username, "name": user_name(user)},
+        "assignee": None if user is None else {"username": user.username, "name": user.display_name},
         "due_at": event.due_at.astimezone(TZ).isoformat() if event.due_at else None,
         "lon": float(event.point.x), "lat": float(event.point.y),
     }
@@ -243,7 +242,7 @@ class EventDetailSerializer(serializers.ModelSerializer):
     @extend_schema_field(inline_serializer("Reporter", {"username": serializers.CharField(allow_null=True), "name": serializers.CharField()}))
     def get_reporter(self, event):
         if event.reporter_id:
-            return {"username": event.reporter.username, "name": user_name(event.reporter)}
+            return {"username": event.reporter.username, "name": event.reporter.display_name}
         return {"username": None, "name": event.reporter_name}
 
     def get_reporter_phone(self, event) -> str:
@@ -376,34 +375,53 @@ class StaffRefSerializer(UserRefSerializer):
     id = serializers.IntegerField()
 
 
+class DeputySerializer(serializers.Serializer):
+    name = serializers.CharField(source="display_name")
+
+
 class AssigneeSerializer(StaffRefSerializer):
     """Someone the caller may assign the event to: the assign action takes the username."""
 
     role = serializers.CharField()
     role_label = serializers.CharField(source="get_role_display")
     area = AreaRefSerializer(allow_null=True)
-    on_leave = serializers.SerializerMethodField(help_text="on leave today: the event goes to the deputy")
-    deputy = StaffRefSerializer(allow_null=True)
-
-    def get_on_leave(self, user) -> bool:
-        return user.deputy is not None
+    on_leave = serializers.BooleanField(help_text="on leave today: the event goes to a deputy")
+    deputy = DeputySerializer(allow_null=True, help_text="who deputises, by name only; null when the caller "
+                                                         "could not assign that person the event themselves")
 
 
-@extend_schema(tags=["events"], responses={
-    200: AssigneeSerializer(many=True),
-    403: OpenApiResponse(description="the caller's role may not assign events"),
-    404: OpenApiResponse(description="no such event in the caller's area")})
+ASSIGNEES_QUERY_MAX = 50  # characters of ?q=
+
+
+@extend_schema(
+    tags=["events"],
+    parameters=[
+        OpenApiParameter("q", str, description=f"name or username contains this (case-insensitive): searches everyone "
+                         f"the caller may assign, at most {selectors.ASSIGNEE_SEARCH_LIMIT} answered"),
+        OpenApiParameter("X-Truncated", str, OpenApiParameter.HEADER, enum=["true", "false"], response=[200],
+                         description="true: the caller may assign more people than listed (ask with ?q=)"),
+    ],
+    responses={
+        200: AssigneeSerializer(many=True),
+        403: OpenApiResponse(description="the caller's role may not assign events"),
+        404: OpenApiResponse(description="no such event in the caller's area")})
 class EventAssigneesView(APIView):
-    """GET /api/events/{id}/assignees/ — the staff the caller may assign the event to (the assign
-    action accepts exactly these): of the event's handling area and the areas below it, within the
-    caller's area; leaders first, each saying whether they are on leave today and who deputises."""
+    """GET /api/events/{id}/assignees/ — staff the caller may assign the event to, leaders first,
+    each saying whether they are on leave today and who deputises. The assign action accepts
+    anyone of the event's handling area and the areas below it (primary-layer grids), within the
+    caller's area; this lists only the staff of the handling area and of the areas one level below
+    it, or with ?q= those of all whose name or username contains q (at most 50). The X-Truncated
+    header says "true" when more people could be assigned than are listed (the body stays a list)."""
 
     def get(self, request, pk):
         event = get_object_or_404(visible(request), pk=pk)
         if not selectors.may_assign(request.user, event):
             return Response({"detail": f"{request.user.get_role_display()} may not assign events"}, status=status.HTTP_403_FORBIDDEN)
-        rows = selectors.assignees(request.user, event, timezone.now().astimezone(TZ).date())
-        return Response(AssigneeSerializer(rows, many=True).data)
+        query = request.query_params.get("q", "")
+        if len(query) > ASSIGNEES_QUERY_MAX:
+            raise ApiValidationError({"q": f"at most {ASSIGNEES_QUERY_MAX} characters"})
+        rows, truncated = selectors.listed_assignees(request.user, event, timezone.now().astimezone(TZ).date(), query)
+        return Response(AssigneeSerializer(rows, many=True).data, headers={"X-Truncated": "true" if truncated else "false"})
 
 
 @extend_schema(tags=["events"], responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="not yours to see")})

@@ -8,7 +8,7 @@ from django.contrib.gis.geos import Point
 from django.db import connection
 from django.db.models import Case, CharField, DateTimeField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, Concat
 from django.utils import timezone
 
 from gridmap.core.models import Role
@@ -162,28 +162,52 @@ def responsible_for(area: Area | None, day: dt.date):
     return get_user_model().objects.get(pk=who)
 
 
+# the roles that may handle an event once it is theirs: those the workflow lets start it
+HANDLING_ROLES = roles_for(Action.START)
 # the roles that take an area's events, in the order a list shows them (a department's handlers
 # are reached through to_department)
 ASSIGNEE_ROLES = (Role.AREA_STAFF, Role.GRID_LEADER, Role.GRID_WORKER)
+assert HANDLING_ROLES.issuperset(ASSIGNEE_ROLES)
+# at most this many people answer a search of the assignees (listed_assignees with a query)
+ASSIGNEE_SEARCH_LIMIT = 50
+
+
+def _assignable_areas(user, event: Event) -> tuple[QuerySet, Area | None]:
+    """The areas whose staff `user` may name for `event` (assignable's rule), and the top of
+    them: the deepest of the handling area and the caller's own area (None: the district's roots).
+    Only the primary layer's grids: events are placed and routed in it, never in another layer."""
+    areas = Area.objects.filter(Q(layer__isnull=True) | Q(layer__is_primary=True))
+    top = event.area or event.grid
+    if top is not None:
+        areas = areas.filter(path__startswith=top.path)
+    if user is not None and not user.sees_everything:
+        if not user.area_id:
+            return areas.none(), None
+        areas = areas.filter(path__startswith=user.area.path)
+        if top is None or user.area.is_within(top):
+            top = user.area
+    return areas, top
+
+
+def _staff_of(areas: QuerySet) -> QuerySet:
+    """The staff of `areas`: their leaders, their workers and the users of an assignee role bound
+    to them; only active users of a role that may handle an event."""
+    return get_user_model().objects.filter(
+        Q(role__in=ASSIGNEE_ROLES, area__in=areas)
+        | Q(pk__in=areas.exclude(leader=None).values("leader_id"))
+        | Q(pk__in=Area.workers.through.objects.filter(area__in=areas).values("user_id")),
+        role__in=HANDLING_ROLES, is_active=True,
+    )
 
 
 def assignable(user, event: Event) -> QuerySet:
     """Whom `user` may name when assigning `event` (ASSIGN): the staff of the event's handling area
     (its grid when it has no area; the whole district when it has neither: the centre's queue) and
-    of the areas below it, within the caller's own area. An area's staff: its leader, its workers,
-    and the users of an assignee role bound to it. services.act refuses anyone else."""
-    areas = Area.objects.all()
-    handling = event.area or event.grid
-    if handling is not None:
-        areas = areas.filter(path__startswith=handling.path)
-    if user is not None and not user.sees_everything:
-        areas = areas.filter(path__startswith=user.area.path) if user.area_id else areas.none()
-    return get_user_model().objects.filter(
-        Q(role__in=ASSIGNEE_ROLES, area__in=areas)
-        | Q(pk__in=areas.exclude(leader=None).values("leader_id"))
-        | Q(pk__in=Area.workers.through.objects.filter(area__in=areas).values("user_id")),
-        is_active=True,
-    )
+    of the areas below it in the primary layer, within the caller's own area. An area's staff: its
+    leader, its workers, and the users of an assignee role bound to it, of a role that may handle
+    an event (HANDLING_ROLES: no read-only leader, no centre administrator). services.act refuses
+    anyone else."""
+    return _staff_of(_assignable_areas(user, event)[0])
 
 
 def may_assign(user, event: Event) -> bool:
@@ -191,20 +215,44 @@ def may_assign(user, event: Event) -> bool:
     return bool(roles_of(user, event) & roles_for(Action.ASSIGN))
 
 
-def assignees(user, event: Event, day: dt.date) -> list:
-    """assignable(), leaders first by area, each with `deputy`: who takes the event instead if
-    they are on leave on `day` (available()'s rule, in the same query), else None."""
+def _with_deputies(user, event: Event, qs: QuerySet, day: dt.date, limit: int | None = None) -> list:
+    """`qs` (its first `limit`), leaders first by area, each with `on_leave`: whether they are on
+    leave on `day`, and `deputy`: who then takes the event instead (available()'s rule, in the same
+    query), only when `user` may name that person too (assignable()), else None."""
     users = get_user_model()
     role_order = Case(*(When(role=r, then=Value(i)) for i, r in enumerate(ASSIGNEE_ROLES)),
                       default=Value(len(ASSIGNEE_ROLES)), output_field=IntegerField())
     deputy_sql = DEPUTY_SQL.format(user=f'"{users._meta.db_table}"."id"', day="%s")
-    rows = list(assignable(user, event).select_related("area")
-                .annotate(deputy_id=RawSQL(deputy_sql, [day, day]), role_order=role_order)
-                .order_by("area__path", "role_order", "last_name", "first_name", "username"))
-    deputies = users.objects.in_bulk({u.deputy_id for u in rows if u.deputy_id})
+    ordered = (qs.select_related("area")
+               .annotate(deputy_id=RawSQL(deputy_sql, [day, day]), role_order=role_order)
+               .order_by("area__path", "role_order", "last_name", "first_name", "username", "pk"))
+    rows = list(ordered if limit is None else ordered[:limit])
+    wanted = {u.deputy_id for u in rows if u.deputy_id}
+    deputies = assignable(user, event).in_bulk(wanted) if wanted else {}
     for u in rows:
+        u.on_leave = u.deputy_id is not None
         u.deputy = deputies.get(u.deputy_id)
     return rows
+
+
+def listed_assignees(user, event: Event, day: dt.date, query: str = "") -> tuple[list, bool]:
+    """What the assign form offers, and whether assignable() holds more than that (truncated).
+    Without a query: the staff of the top of the eligible areas (the handling area, or the caller's
+    own area below it; the district's top areas for the centre's queue) and of the areas one level
+    below it, not the whole subtree. With a query: anyone in assignable() whose name or username
+    contains it (case-insensitive), at most ASSIGNEE_SEARCH_LIMIT. The assign action still takes
+    anyone in assignable(), listed here or not."""
+    areas, top = _assignable_areas(user, event)
+    everyone = _staff_of(areas)
+    query = query.strip()
+    if query:
+        name = Concat("last_name", "first_name", output_field=CharField())
+        found = everyone.alias(gm_name=name).filter(Q(gm_name__icontains=query) | Q(username__icontains=query))
+        rows = _with_deputies(user, event, found, day, limit=ASSIGNEE_SEARCH_LIMIT + 1)  # one more: is there more?
+        return rows[:ASSIGNEE_SEARCH_LIMIT], len(rows) > ASSIGNEE_SEARCH_LIMIT
+    near = Q(pk=top.pk) | Q(parent_id=top.pk) if top is not None else Q(parent__isnull=True) | Q(parent__parent__isnull=True)
+    listed = _staff_of(areas.filter(near))
+    return _with_deputies(user, event, listed, day), everyone.exclude(pk__in=listed.values("pk")).exists()
 
 
 def department_handler(department, day: dt.date):

@@ -83,11 +83,6 @@ def parse_coordinates(q: str) -> tuple[float, float, bool] | None:
     return lon, lat, m["gcj"] is not None
 
 
-def _leader_name(user) -> str:
-    """As the map's grid labels name them (selectors.area_layer): family name first."""
-    return f"{user.last_name}{user.first_name}" or user.username
-
-
 def find_point(user, lon: float, lat: float, gcj: bool) -> dict:
     """The "point" result of a coordinate query: the WGS84 point (converted with gridmap.core.geo
     when the pair is GCJ-02), and the primary-layer grid there with its leader when the caller
@@ -97,7 +92,7 @@ def find_point(user, lon: float, lat: float, gcj: bool) -> dict:
         lon, lat = (float(v) for v in gcj02_to_wgs84(np.array([[lon, lat]]))[0])
     grid = grid_at(lon, lat)
     if grid is not None and visible_areas(user).filter(pk=grid.pk).exists():
-        where = [grid.name, grid.code, f"{_('Leader')} {_leader_name(grid.leader)}" if grid.leader_id else None]
+        where = [grid.name, grid.code, f"{_('Leader')} {grid.leader.display_name}" if grid.leader_id else None]
     elif grid is None and _in_area(user, lon, lat):
         where = [_("outside every grid")]
     else:

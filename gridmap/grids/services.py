@@ -1,4 +1,5 @@
 """Writes to the area tree: creating areas, redrawing boundaries (versioned), bulk regrid."""
+from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -72,21 +73,32 @@ def create_grids(layer: GridLayer, grids: list[tuple[str, str, Area, GEOSGeometr
         raise ValidationError("grids need a saved layer")
     if not grids:
         return []
-    codes = [code for code, _name, _parent, _geom in grids]
-    if len(set(codes)) < len(codes):
-        raise ValidationError(f"duplicate grid codes: {sorted({c for c in codes if codes.count(c) > 1})[:5]}")
-    taken = sorted(Area.objects.filter(code__in=codes).values_list("code", flat=True))
-    if taken:
-        raise ValidationError(f"area codes already in use: {', '.join(taken[:5])}")
-    max_code, max_name = (Area._meta.get_field(f).max_length for f in ("code", "name"))
+    # one writer per layer at a time: a concurrent call waits here, then sees this one's grids in
+    # its overlap check (each would otherwise pass it, blind to the other's uncommitted grids)
+    GridLayer.objects.select_for_update().get(pk=layer.pk)
+    counts = Counter(code for code, _name, _parent, _geom in grids)
+    duplicates = sorted((code for code, n in counts.items() if n > 1), key=str)
+    if duplicates:
+        raise ValidationError(f"duplicate grid codes: {', '.join(map(str, duplicates[:5]))}")
     areas = []
     for code, name, parent, geom in grids:
-        if not code or len(code) > max_code or not name or len(name) > max_name:
-            raise ValidationError(f"a grid needs a code of at most {max_code} characters and a name of at most "
-                                  f"{max_name}, got {code!r} {name!r}")
         if parent is None or parent.pk is None or parent.level == Level.GRID:
             raise ValidationError(f"grid {code} needs a saved parent above the grid level")
-        areas.append(Area(code=code, name=name, level=Level.GRID, parent=parent, layer=layer, boundary=as_multipolygon(geom)))
+        if geom is None:
+            raise ValidationError(f"grid {code} needs a boundary")
+        try:
+            area = Area(code=code, name=name, level=Level.GRID, parent=parent, layer=layer, boundary=as_multipolygon(geom))
+            # each field's own rules (lengths, blanks, choices); not the relations (a query each)
+            # nor the path (set below) nor the boundary (as_multipolygon checked it)
+            area.clean_fields(exclude=["parent", "layer", "leader", "path", "boundary"])
+        except ValidationError as exc:
+            why = ("; ".join(f"{field}: {' '.join(m)}" for field, m in exc.message_dict.items())
+                   if hasattr(exc, "error_dict") else " ".join(exc.messages))
+            raise ValidationError(f"grid {code}: {why}") from None
+        areas.append(area)
+    taken = sorted(Area.objects.filter(code__in=counts).values_list("code", flat=True))
+    if taken:
+        raise ValidationError(f"area codes already in use: {', '.join(taken[:5])}")
     Area.objects.bulk_create(areas, batch_size=2000)
     ids = [a.pk for a in areas]
     with connection.cursor() as cur:

@@ -56,10 +56,6 @@ def age(birth: dt.date | None, today: dt.date) -> int | None:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
-def _staff_name(user) -> str | None:
-    return user and (f"{user.last_name}{user.first_name}" or user.username)
-
-
 def _employment(r: EmploymentRecord) -> dict:
     return {"id": r.pk, "status": r.status, "status_label": r.get_status_display(), "employer": r.employer,
             "occupation": r.occupation, "start": r.start, "end": r.end}
@@ -73,7 +69,7 @@ def _welfare(r: WelfareRecord) -> dict:
 def _special(r: SpecialGroupRecord) -> dict:
     return {"id": r.pk, "group": r.group, "group_label": r.get_group_display(), "risk_level": r.risk_level,
             "risk_label": r.get_risk_level_display(), "visit_every_days": r.visit_every_days,
-            "responsible": _staff_name(r.responsible), "sealed": r.sealed, "start": r.start, "end": r.end, "note": r.note}
+            "responsible": r.responsible and r.responsible.display_name, "sealed": r.sealed, "start": r.start, "end": r.end, "note": r.note}
 
 
 def person_cards(user, people: list[Person], *, what: str, today: dt.date | None = None,
@@ -165,7 +161,7 @@ def _dwelling_ref(d) -> dict | None:
 
 def _visits(user, about: Q) -> list[dict]:
     return [
-        {"id": v.pk, "visited_at": v.visited_at, "worker": _staff_name(v.worker), "findings": v.findings,
+        {"id": v.pk, "visited_at": v.visited_at, "worker": v.worker and v.worker.display_name, "findings": v.findings,
          "person": v.person_id, "household": v.household_id}
         for v in visits(user).filter(about).select_related("worker").order_by("-visited_at")[:RECENT]
     ]

@@ -105,13 +105,6 @@ def organisation_layer(user, bbox: tuple[float, float, float, float]) -> str:
 
 # --- the floor table (楼盘表): building → floors × units → dwellings with their tags -------------
 
-def user_name(user) -> str | None:
-    """How a staff member is named on screen: family + given name, else the username."""
-    if user is None:
-        return None
-    return user.get_full_name() or user.username
-
-
 def years_before(day: dt.date, years: int) -> dt.date:
     try:
         return day.replace(year=day.year - years)
@@ -135,7 +128,7 @@ def building_card(building: Building) -> dict:
         "height_m": building.height_m, "year_built": building.year_built,
         "property_manager": building.property_manager,
         "building_head": building.building_head.name if building.building_head else None,
-        "grid": grid and {"id": grid.pk, "code": grid.code, "name": grid.name, "leader": user_name(grid.leader)},
+        "grid": grid and {"id": grid.pk, "code": grid.code, "name": grid.name, "leader": grid.leader and grid.leader.display_name},
     }
 
 

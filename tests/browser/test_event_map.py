@@ -245,3 +245,68 @@ def test_district_zoom_shows_cells_and_building_zoom_markers(live_server, page, 
     zoom_to(page, 22.5500, 113.9200, 18)
     page.wait_for_selector(f'.gm-event[data-id="{events["green"].pk}"]')
     assert page.errors == []
+
+
+def open_assign(page, live_server, username, event):
+    login(page, live_server, username, path=f"/?event={event.pk}")
+    page.wait_for_selector(f'#gm-panel[data-view=event][data-state=ready][data-id="{event.pk}"]')
+    page.locator('.gm-event-action[data-action="assign"]').click()
+    return page.wait_for_selector('form.gm-action-form[data-action="assign"]')
+
+
+def options(page):
+    return page.eval_on_selector_all("select[name=assignee] option", "os => os.map(o => o.value).filter(Boolean)")
+
+
+def test_assign_lists_two_levels_and_searches_the_rest(live_server, page, artifacts, staff, report):
+    """The centre's queue: the list holds the district's and the streets' staff; it says more may
+    be named, and a name typed in the box above it asks the server and refills it."""
+    from gridmap.core.models import User
+
+    User.objects.filter(pk=staff["worker_a"].pk).update(last_name="王", first_name="小二")
+    triage = services.act(report(lon=114.05).pk, "accept", staff["centre"])
+    open_assign(page, live_server, "centre", triage)
+    assert sorted(options(page)) == ["patroller", "street"]
+    assert page.get_attribute("select[name=assignee]", "data-truncated") == "true"
+    assert page.locator(".gm-assignee-note").is_visible()
+    assert "输入姓名" in page.inner_text(".gm-assignee-note")  # the page's language
+    page.fill("input.gm-assignee-filter", "王小")
+    page.wait_for_function("document.querySelector('select[name=assignee]').dataset.truncated === 'false'")
+    assert options(page) == ["worker_a"]
+    assert page.locator(".gm-assignee-note").is_hidden()
+    page.fill("input.gm-assignee-filter", "nobody")
+    page.wait_for_function("document.querySelectorAll('select[name=assignee] option').length === 1")
+    assert page.inner_text(".gm-assignee-note") == "没有匹配的人员。"
+    page.fill("input.gm-assignee-filter", "")  # back to the list
+    page.wait_for_function("document.querySelectorAll('select[name=assignee] option').length === 3")
+    page.fill("input.gm-assignee-filter", "worker")
+    page.wait_for_function("document.querySelectorAll('select[name=assignee] option').length === 2")
+    page.select_option("select[name=assignee]", "worker_a")
+    page.screenshot(path=str(artifacts / "event_assign_search.png"))
+    page.locator('form.gm-action-form[data-action="assign"] button[type=submit]').click()
+    page.wait_for_selector("#gm-panel[data-state=ready][data-status=assigned] .gm-event-message[data-kind=ok]")
+    triage.refresh_from_db()
+    assert triage.assignee == staff["worker_a"]
+    assert page.errors == []
+
+
+def test_assign_says_nobody_when_nobody_can_be_named_and_types_only_when_the_list_failed(live_server, page, tree, staff, report):
+    """An empty list says nobody can be assigned (nothing to send); a typed username is offered
+    only when the list could not be had."""
+    from gridmap.core.models import User
+    from gridmap.grids.models import Area
+
+    Area.objects.filter(pk=tree["a"].pk).update(leader=None)
+    event = report()  # grid A with no leader: accepted, waiting to be assigned
+    assert (event.status, event.assignee) == (State.ACCEPTED, None)
+    User.objects.filter(username__in=["leader_a", "worker_a"]).update(is_active=False)  # grid A has nobody
+    form = open_assign(page, live_server, "community", event)
+    assert page.locator(".gm-assign-nobody").inner_text() == "没有可分派此事件的人员。"
+    assert form.query_selector("input[name=assignee], select[name=assignee], button[type=submit]") is None
+    page.locator(".gm-action-cancel").click()
+    # the list cannot be had: a typed username, then
+    page.route("**/assignees/**", lambda route: route.abort())
+    page.locator('.gm-event-action[data-action="assign"]').click()
+    page.wait_for_selector('form.gm-action-form[data-action="assign"] input[name=assignee][required]')
+    assert page.locator(".gm-assign-nobody").count() == 0
+    assert [e for e in page.errors if "net::ERR_FAILED" not in e] == []

@@ -277,21 +277,99 @@ def test_an_assignee_on_leave_is_listed_with_the_deputy_who_takes_it(api, tree, 
     Leave.objects.create(user=staff["leader_a"], start=today, end=today, deputy=deputy)
     community = api(staff["community"])
     rows = {r["username"]: r for r in community.get(assignees(unassigned.pk)).json()}
-    assert rows["leader_a"]["on_leave"] and rows["leader_a"]["deputy"] == {"id": deputy.pk, "username": "deputy_a", "name": "赵代"}
+    assert rows["leader_a"]["on_leave"] and rows["leader_a"]["deputy"] == {"name": "赵代"}  # a name, no id or username
     assert not rows["worker_a"]["on_leave"] and rows["worker_a"]["deputy"] is None
     r = community.post(actions(unassigned.pk), {"action": "assign", "assignee": "leader_a"}, format="json")
     assert r.status_code == 200 and r.json()["assignee"]["username"] == "deputy_a"
 
 
+def test_a_deputy_the_caller_may_not_assign_is_not_named(api, tree, staff, unassigned):
+    from gridmap.events.models import Leave
+
+    User.objects.filter(pk=staff["leader_b"].pk).update(last_name="钱", first_name="乙")
+    today = timezone.now().astimezone(TZ).date()
+    Leave.objects.create(user=staff["worker_a"], start=today, end=today, deputy=staff["leader_b"])  # grid B's leader
+    # grid A's event: grid B's leader is not among whom its assigner may name, so not even by name
+    rows = {r["username"]: r for r in api(staff["community"]).get(assignees(unassigned.pk)).json()}
+    assert rows["worker_a"]["on_leave"] is True and rows["worker_a"]["deputy"] is None
+    # the community's own event: grid B is below it, so the deputy is named (by name only)
+    labour = Event.objects.get(pk=unassigned.pk)
+    labour.area = tree["community"]
+    labour.save()
+    rows = {r["username"]: r for r in api(staff["community"]).get(assignees(labour.pk)).json()}
+    assert rows["worker_a"]["on_leave"] is True and rows["worker_a"]["deputy"] == {"name": "钱乙"}
+
+
 def test_assignees_stay_within_the_callers_area(api, tree, staff, report):
     labour = report(category=Category.objects.get(code="0103"))  # handled by the community
     assert labour.area_id == tree["community"].pk
-    assert usernames(api(staff["community"]).get(assignees(labour.pk))) == {"community", "leader_a", "worker_a", "leader_b"}
-    assert usernames(api(staff["leader_a"]).get(assignees(labour.pk))) == {"leader_a", "worker_a"}
+    r = api(staff["community"]).get(assignees(labour.pk))
+    assert usernames(r) == {"community", "leader_a", "worker_a", "leader_b"} and r["X-Truncated"] == "false"
+    r = api(staff["leader_a"]).get(assignees(labour.pk))
+    assert usernames(r) == {"leader_a", "worker_a"} and r["X-Truncated"] == "false"
     triage = report(lon=114.05)  # outside every area: the centre's queue, the whole district's staff
     assert (triage.area, triage.grid) == (None, None)
-    assert usernames(api(staff["centre"]).get(assignees(triage.pk))) == {
+    assert {u.username for u in selectors.assignable(staff["centre"], triage)} == {
         "leader_a", "worker_a", "leader_b", "community", "street", "patroller"}
+
+
+def test_assignees_list_two_levels_and_search_the_rest(api, tree, staff, make_user, report):
+    """The list is the handling area's staff and its children's, not the whole subtree (a district's
+    thousands); ?q= searches everyone the caller may assign, 50 at most; X-Truncated says when
+    more could be assigned than are listed; the assign action takes any of them, listed or not."""
+    centre = api(staff["centre"])
+    triage = report(lon=114.05)  # the centre's queue: the district (no staff here) and its street
+    r = centre.get(assignees(triage.pk))
+    assert usernames(r) == {"street", "patroller"} and r["X-Truncated"] == "true"
+    land = report(category=Category.objects.get(code="0105"))  # handled by the street: the street and its community
+    assert land.area_id == tree["street"].pk
+    r = centre.get(assignees(land.pk))
+    assert usernames(r) == {"street", "patroller", "community"} and r["X-Truncated"] == "true"
+    # a caller below the handling area (who sees the street's event as its reporter): their own
+    # area and one level below it, all they may name
+    own = report(category=Category.objects.get(code="0105"), reporter=staff["community"])
+    r = api(staff["community"]).get(assignees(own.pk))
+    assert usernames(r) == {"community", "leader_a", "worker_a", "leader_b"} and r["X-Truncated"] == "false"
+    # the search: name or username, case-insensitive, over the whole subtree
+    User.objects.filter(pk=staff["worker_a"].pk).update(last_name="王", first_name="小二")
+    r = centre.get(assignees(triage.pk), {"q": "LEADER_"})
+    assert usernames(r) == {"leader_a", "leader_b"} and r["X-Truncated"] == "false"
+    assert usernames(centre.get(assignees(triage.pk), {"q": " 王小 "})) == {"worker_a"}
+    assert usernames(centre.get(assignees(triage.pk), {"q": "nobody"})) == set()
+    for i in range(52):
+        make_user(f"helper{i:02}", Role.GRID_WORKER, tree["b"])
+    r = centre.get(assignees(triage.pk), {"q": "helper"})
+    assert r.status_code == 200 and len(r.json()) == 50 and r["X-Truncated"] == "true"
+    assert [row["username"] for row in r.json()] == [f"helper{i:02}" for i in range(50)]  # a stable order
+    assert centre.get(assignees(triage.pk), {"q": "x" * 51}).status_code == 400
+    # not listed without a query, yet the assign action takes them: the rule is the whole subtree
+    assert "worker_a" not in usernames(centre.get(assignees(triage.pk)))
+    assert centre.post(actions(triage.pk), {"action": "accept"}, format="json").status_code == 200
+    r = centre.post(actions(triage.pk), {"action": "assign", "assignee": "worker_a"}, format="json")
+    assert r.status_code == 200 and r.json()["assignee"]["username"] == "worker_a"
+
+
+def test_only_the_primary_layer_and_roles_that_handle_are_assignable(api, tree, staff, urban_layer, make_user, report):
+    """Another layer's grids (城管网格) under the handling area do not count; nor does anyone whose
+    role cannot start an event, even when named an area's leader or worker."""
+    boss = make_user("boss", Role.LEADER, tree["community"])
+    admin = make_user("admin_b", Role.CENTRE_ADMIN, tree["b"])
+    dept = make_user("dept_a", Role.DEPARTMENT, tree["street"])
+    Area.objects.filter(pk=tree["b"].pk).update(leader=admin)
+    tree["a"].workers.add(boss, dept)
+    labour = report(category=Category.objects.get(code="0103"))  # the community's: grids A and B below it
+    eligible = {"community", "leader_a", "worker_a", "leader_b", "dept_a"}  # a department handler may start an event
+    assert {u.username for u in selectors.assignable(staff["centre"], labour)} == eligible
+    community = api(staff["community"])
+    assert usernames(community.get(assignees(labour.pk))) == eligible
+    assert usernames(community.get(assignees(labour.pk), {"q": "urban"})) == set()
+    assert usernames(community.get(assignees(labour.pk), {"q": "城"})) == set()  # 张城北, 李城南
+    community.post(actions(labour.pk), {"action": "not_ours", "note": "转回"}, format="json")  # back to accepted
+    labour.refresh_from_db()
+    assert labour.status == State.ACCEPTED
+    for outsider in ("urban_u1", "urban_u2", "boss", "admin_b", "centre"):
+        r = community.post(actions(labour.pk), {"action": "assign", "assignee": outsider}, format="json")
+        assert r.status_code == 400 and "assignee" in r.json(), (outsider, r.content)
 
 
 def test_assignees_need_the_event_in_scope_and_a_role_that_assigns(api, staff, by_role, unassigned):

@@ -92,3 +92,74 @@ def test_create_grids_writes_many_with_the_checks_of_one(tree, primary_layer):
     with pytest.raises(ValidationError, match="above the grid level"):
         services.create_grids(layer, [("440305005001905", "x", tree["a"], rect(113.90, 22.50, 113.91, 22.51))], reason="x")
     assert (Area.objects.count(), AreaBoundary.objects.count()) == before  # nothing half-written
+
+
+def test_create_grids_names_the_grid_at_fault(tree, primary_layer):
+    layer = GridLayer.objects.create(code="urban", name="城管网格")
+    ok = ("440305005001901", "城管1", tree["community"], rect(113.90, 22.50, 113.91, 22.51))
+    before = Area.objects.count()
+    with pytest.raises(ValidationError, match=r"^\['duplicate grid codes: 440305005001901, 440305005001902'\]$"):
+        services.create_grids(layer, [ok, ok, ("440305005001902", "a", tree["community"], rect(113.92, 22.50, 113.93, 22.51)),
+                                      ("440305005001902", "b", tree["community"], rect(113.94, 22.50, 113.95, 22.51))])
+    with pytest.raises(ValidationError, match="grid 440305005001903 needs a boundary"):  # not an AttributeError
+        services.create_grids(layer, [ok, ("440305005001903", "城管3", tree["community"], None)])
+    with pytest.raises(ValidationError, match="grid 440305005001904: .*invalid boundary"):
+        services.create_grids(layer, [ok, ("440305005001904", "x", tree["community"], rect(113.92, 22.50, 113.92, 22.51))])
+    # the model's own field rules, each naming the grid
+    with pytest.raises(ValidationError, match=f"grid {'9' * 33}: code: .*32"):
+        services.create_grids(layer, [ok, ("9" * 33, "太长", tree["community"], rect(113.92, 22.50, 113.93, 22.51))])
+    with pytest.raises(ValidationError, match="grid 440305005001905: name: "):
+        services.create_grids(layer, [ok, ("440305005001905", "", tree["community"], rect(113.92, 22.50, 113.93, 22.51))])
+    with pytest.raises(ValidationError, match="grid 440305005001906: name: .*100"):
+        services.create_grids(layer, [ok, ("440305005001906", "长" * 101, tree["community"], rect(113.92, 22.50, 113.93, 22.51))])
+    assert Area.objects.count() == before
+
+
+def test_create_grids_runs_as_many_queries_for_many_grids_as_for_one(tree, primary_layer, django_assert_num_queries):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    layer = GridLayer.objects.create(code="urban", name="城管网格")
+    with CaptureQueriesContext(connection) as one:
+        services.create_grids(layer, [("440305005001901", "城管1", tree["community"], rect(113.90, 22.50, 113.91, 22.51))])
+    many = [(f"44030500500195{i}", f"城管{i}", tree["community"], rect(113.92 + i / 100, 22.50, 113.925 + i / 100, 22.51)) for i in range(5)]
+    with django_assert_num_queries(len(one.captured_queries)):  # field checks run no query per grid
+        assert len(services.create_grids(layer, many)) == 5
+    assert "FOR UPDATE" in one.captured_queries[1]["sql"]  # the layer's row, locked first (after the savepoint)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_create_grids_waits_for_another_writer_of_the_layer(tree):
+    """A second writer of the layer (another connection, holding the layer's row) makes create_grids
+    wait: the two cannot both pass the overlap check blind to each other's grids. A lock that
+    only guards the row's key (what the grids' foreign key takes) would not stop it."""
+    import threading
+
+    from django.db import OperationalError, connection, connections, transaction
+
+    layer = GridLayer.objects.create(code="urban", name="城管网格")
+    grid = ("440305005001901", "城管1", tree["community"], rect(113.90, 22.50, 113.91, 22.51))
+    held, release = threading.Event(), threading.Event()
+
+    def other_writer():
+        try:
+            with transaction.atomic():
+                GridLayer.objects.select_for_update(no_key=True).get(pk=layer.pk)
+                held.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=other_writer)
+    thread.start()
+    try:
+        assert held.wait(30)
+        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL lock_timeout = '300ms'")
+            services.create_grids(layer, [grid])
+    finally:
+        release.set()
+        thread.join(30)
+    assert not layer.grids.exists()
+    assert [a.code for a in services.create_grids(layer, [grid])] == [grid[0]]  # once the other is done

@@ -77,3 +77,11 @@ def test_another_grids_leader_gets_404_like_the_api(client, estate, users):
 def test_login_required(client, estate):
     r = client.get(page(estate["people"]["corr"].pk))
     assert r.status_code == 302 and "/login/" in r["Location"]
+
+
+def test_the_page_is_never_cached(client, estate, users):
+    """A full record: a Back after logout on a shared workstation must not show it again."""
+    client.force_login(users["leader_a"])
+    res = client.get(f"/people/{estate['people']['corr'].pk}/")
+    assert res.status_code == 200
+    assert "no-store" in res["Cache-Control"] and "private" in res["Cache-Control"]

@@ -3,14 +3,18 @@
 // timeline of actions with their photos, and one button per action the API allows the caller
 // (allowed_actions, from the workflow table). A button posts to /api/events/{id}/actions/ with
 // the version seen (409 when the event moved on), asking first for what the action needs ("assign":
-// a pick from /api/events/{id}/assignees/, a typed username only when that list is empty).
+// a pick from /api/events/{id}/assignees/ (the handling area's staff and those one level below,
+// its X-Truncated header "true" when more may be named), refilled from ?q= as a name is typed in
+// the box above it; "nobody can be assigned" when that list is empty; a typed username only when
+// the list could not be had).
 // /?event=<id> opens the map at the event with its panel. After an action changed the event, the
 // panel dispatches "gridmap:event-changed" (detail: {id, action, status}) on document.
 //
 // Test hooks: #gm-panel[data-view=event][data-state=loading|ready|error][data-id][data-status]
 // [data-clock], .gm-event-action[data-action], li.gm-step[data-action], .gm-event-message
 // [data-kind=ok|conflict|invalid|forbidden|error], form.gm-action-form[data-action],
-// select[name=assignee] option[value=<username>][data-on-leave].
+// select[name=assignee][data-truncated] option[value=<username>][data-on-leave],
+// input.gm-assignee-filter, .gm-assignee-note, .gm-assign-nobody.
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = (v) => (v === null || v === undefined || v === "" ? "—" : v);
@@ -137,10 +141,14 @@ export function createEventPanel(config, { map, floors } = {}) {
     const extra = NEEDS[action];
     if (!needsNote && !extra) { post(action, {}); return; }
     const slot = body.querySelector(".gm-action-form-slot");
-    const people = extra === "assignee" ? await assignees(event.id) : null;
+    const id = event.id;
+    const listed = extra === "assignee" ? await assignees(id) : null;
     if (!slot.isConnected) return;  // the panel showed something else while the list loaded
+    // nobody to name: say so, and offer nothing to send (the server would refuse any username)
+    const nobody = listed && !listed.people.length && !listed.truncated;
     const field = {
-      assignee: people?.length ? assigneeSelect(people) : `<label>${esc(T.assignTo)} <input name="assignee" required autocomplete="off"></label>`,
+      assignee: !listed ? `<label>${esc(T.assignTo)} <input name="assignee" required autocomplete="off"></label>`
+        : nobody ? `<p class="gm-note gm-assign-nobody" role="status">${esc(T.assignNobody)}</p>` : assigneePicker(),
       department: `<label>${esc(T.toDepartment)} <select name="department" required>${C.departments.map(([v, l]) =>
         `<option value="${esc(v)}">${esc(l)}</option>`).join("")}</select></label>`,
       satisfaction: `<label>${esc(T.satisfaction)} <select name="satisfaction" required>${C.satisfactions.map(([v, l]) =>
@@ -148,35 +156,79 @@ export function createEventPanel(config, { map, floors } = {}) {
     }[extra] || "";
     slot.innerHTML = `<form class="gm-action-form" data-action="${esc(action)}">
         <p class="gm-action-form-title"><b>${esc(label(action))}</b></p>${field}
-        <label>${esc(needsNote ? T.noteRequired : T.note)} <textarea name="note" rows="3" ${needsNote ? "required" : ""}></textarea></label>
-        <div class="gm-action-form-buttons"><button type="submit">${esc(T.submit)}</button>
+        ${nobody ? "" : `<label>${esc(needsNote ? T.noteRequired : T.note)} <textarea name="note" rows="3" ${needsNote ? "required" : ""}></textarea></label>`}
+        <div class="gm-action-form-buttons">${nobody ? "" : `<button type="submit">${esc(T.submit)}</button>`}
           <button type="button" class="gm-action-cancel">${esc(T.cancel)}</button></div></form>`;
     const form = slot.querySelector("form");
     form.querySelector(".gm-action-cancel").addEventListener("click", () => { slot.innerHTML = ""; });
+    if (listed && !nobody) searchAssignees(form, id, listed);
     form.addEventListener("submit", (ev) => {
       ev.preventDefault();
       const data = Object.fromEntries(new FormData(form).entries());
       post(action, data);
     });
-    form.querySelector("input, select, textarea")?.focus();
+    form.querySelector("input, select, textarea, button")?.focus();
   }
 
-  // who the caller may assign the event to; [] when the list cannot be had (then a typed username)
-  async function assignees(id) {
+  // whom the caller may assign the event to (those whose name or username holds `q`, when given):
+  // {people, truncated}; null when the list cannot be had (then a typed username)
+  async function assignees(id, q = "") {
     try {
-      const res = await fetch(url("assignees", id), { credentials: "same-origin", headers: { Accept: "application/json" } });
-      return res.ok ? await res.json() : [];
+      const query = q ? `?q=${encodeURIComponent(q)}` : "";
+      const res = await fetch(url("assignees", id) + query, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      if (!res.ok) return null;
+      return { people: await res.json(), truncated: res.headers.get("X-Truncated") === "true" };
     } catch {
-      return [];
+      return null;
     }
   }
 
-  function assigneeSelect(people) {
+  function assigneePicker() {
+    return `<label>${esc(T.assignFilter)} <input type="search" class="gm-assignee-filter" autocomplete="off" maxlength="50"></label>
+      <label>${esc(T.assignPick)} <select name="assignee" required></select></label>
+      <p class="gm-note gm-assignee-note" hidden></p>`;
+  }
+
+  function fillAssignees(form, { people, truncated }, searched) {
+    const select = form.querySelector("select[name=assignee]");
+    const chosen = select.value;
     const option = (p) => {
-      const text = [p.name, p.role_label, p.area?.name, p.deputy ? T.onLeave.replace("{name}", p.deputy.name) : ""];
+      const away = p.on_leave ? (p.deputy ? T.onLeave.replace("{name}", p.deputy.name) : T.onLeaveAway) : "";
+      const text = [p.name, p.role_label, p.area?.name, away];
       return `<option value="${esc(p.username)}" data-on-leave="${p.on_leave}">${esc(text.filter(Boolean).join(" · "))}</option>`;
     };
-    return `<label>${esc(T.assignPick)} <select name="assignee" required><option value="">—</option>${people.map(option).join("")}</select></label>`;
+    select.innerHTML = `<option value="">—</option>${people.map(option).join("")}`;
+    if (people.some((p) => p.username === chosen)) select.value = chosen;
+    select.dataset.truncated = truncated;
+    const note = form.querySelector(".gm-assignee-note");
+    note.textContent = truncated ? T.assignMore : searched && !people.length ? T.assignNoMatch : "";
+    note.hidden = !note.textContent;
+  }
+
+  // the list first; what the filter box holds asks the server (?q=) for the matching people of
+  // the whole area (not only those listed), a moment after the typing stops
+  function searchAssignees(form, id, listed) {
+    const box = form.querySelector(".gm-assignee-filter");
+    let timer = null;
+    let asked = 0;  // the latest search: an older answer arriving late is dropped
+    fillAssignees(form, listed, false);
+    box.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(async () => {
+        const q = box.value.trim();
+        const mine = ++asked;
+        const found = q ? await assignees(id, q) : listed;
+        if (mine !== asked || !form.isConnected) return;
+        if (found) {
+          fillAssignees(form, found, Boolean(q));
+        } else {  // the list stays as it was; the note says the search failed
+          const note = form.querySelector(".gm-assignee-note");
+          note.textContent = T.assignSearchFailed;
+          note.hidden = false;
+        }
+      }, 250);
+    });
+    box.addEventListener("keydown", (e) => { if (e.key === "Enter") e.preventDefault(); });  // not a submit
   }
 
   function changed(id, action, data) {
