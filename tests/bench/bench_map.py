@@ -269,6 +269,22 @@ def time_sql(cur, statements: list[str], repeat: int) -> float:
     return median(samples[1:])  # the first run warms the cache
 
 
+def warm_up(port: int, cookie: str, paths: list[str], concurrency: int = 16) -> None:
+    """Ask each path from `concurrency` connections at once, so that every gunicorn thread's
+    database session exists and has loaded PostGIS (its first spatial call in a new backend costs
+    tens of ms) before anything is timed: production keeps them (CONN_MAX_AGE)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def ask(path):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.request("GET", path, headers={"Cookie": f"sessionid={cookie}"})
+        conn.getresponse().read()
+        conn.close()
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(ask, [p for p in paths for _ in range(concurrency)]))
+
+
 def time_http(conn, path: str, cookie: str, repeat: int) -> tuple[float, int]:
     samples, size = [], 0
     for _ in range(repeat + 1):
@@ -316,6 +332,9 @@ def bench_layers(port: int, username: str, width: float, height: float, places: 
     spots = spread[:places]
 
     client, cookie, raw, conn = connections_for(username, port)
+    cx, cy = spots[0]
+    warm_up(port, cookie, [f"{url}?bbox={cx - width / 2:.6f},{cy - height / 2:.6f},{cx + width / 2:.6f},{cy + height / 2:.6f}{extra}"
+                           for _, url, extra in layers])
     rows = []
     with raw.cursor() as cur:
         for i, (cx, cy) in enumerate(spots):
