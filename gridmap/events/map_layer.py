@@ -26,6 +26,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
+from django.views.decorators.gzip import gzip_page
 from django.utils.translation import pgettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -204,6 +205,7 @@ def map_layer(user, bbox, zoom: float | None = None, limit: int = MAP_LIMIT, **f
     return event_layer(user, bbox, limit=limit, **filters)
 
 
+@gzip_page
 @extend_schema(
     tags=["events"], responses={(200, GEOJSON): OpenApiTypes.OBJECT},
     parameters=[

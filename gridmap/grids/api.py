@@ -3,6 +3,7 @@ in the selectors, the JSON text itself written by PostGIS."""
 
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
+from django.views.decorators.gzip import gzip_page  # map layers: large, secret-free, often on phones
 from django.views.decorators.http import require_GET
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
@@ -31,6 +32,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 BUILDING_TILE_ZOOMS = range(14, 17)
 
 
+@gzip_page
 @api_view(["GET"])
 @renderer_classes(RENDERERS)
 def areas(request):
@@ -42,6 +44,7 @@ def areas(request):
     return HttpResponse(body, content_type=GEOJSON)
 
 
+@gzip_page
 @api_view(["GET"])
 @renderer_classes(RENDERERS)
 def buildings(request):
@@ -50,6 +53,7 @@ def buildings(request):
     return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)
 
 
+@gzip_page
 @require_GET
 def building_tile(request, z: int, x: int, y: int):
     """GET /api/map/buildings/{z}/{x}/{y}.mvt → the visible buildings of that web-mercator tile
@@ -68,6 +72,7 @@ def building_tile(request, z: int, x: int, y: int):
     return response
 
 
+@gzip_page
 @api_view(["GET"])
 @renderer_classes(RENDERERS)
 def facilities(request):
@@ -76,6 +81,7 @@ def facilities(request):
     return HttpResponse(place_selectors.facility_layer(request.user, bbox), content_type=GEOJSON)
 
 
+@gzip_page
 @api_view(["GET"])
 @renderer_classes(RENDERERS)
 def organisations(request):

@@ -143,3 +143,22 @@ def test_tiles_vary_by_login(client, leader_a, houses):
     client.force_login(leader_a)
     x, y = tile_of(113.930, 22.55, 15)
     assert "Cookie" in client.get(url(15, x, y))["Vary"]
+
+
+def test_layers_are_compressed_for_clients_that_take_gzip(client, tree, houses, make_user):
+    """Map layers are large and secret-free and often go to phones: gzip when the client accepts it."""
+    import gzip
+
+    client.force_login(make_user("centre", "centre_admin"))
+    x, y = tile_of(113.930, 22.55, 15)
+    for path in (url(15, x, y), "/api/map/areas/?level=grid", "/api/map/buildings/?bbox=113.9,22.5,114.0,22.6",
+                 "/api/events/map/?bbox=113.9,22.5,114.0,22.6"):
+        plain = client.get(path)
+        packed = client.get(path, HTTP_ACCEPT_ENCODING="gzip")
+        assert plain.status_code == packed.status_code == 200, path
+        if len(plain.content) >= 200:  # Django leaves tiny bodies alone
+            assert packed["Content-Encoding"] == "gzip", path
+            assert gzip.decompress(packed.content) == plain.content, path
+            assert "Accept-Encoding" in packed["Vary"], path
+    assert any(client.get(p, HTTP_ACCEPT_ENCODING="gzip").get("Content-Encoding") == "gzip"
+               for p in ("/api/map/areas/?level=grid", "/api/map/buildings/?bbox=113.9,22.5,114.0,22.6"))
