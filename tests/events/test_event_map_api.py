@@ -168,8 +168,9 @@ def test_query_count_is_constant(api, staff, report, django_assert_max_num_queri
         report(lon=113.91 + i * 0.001)
     client = api(staff["leader_a"])
     client.get(URL, {"bbox": BOX})  # warm the session and user
-    # session, user with its area, the category and its subtree (a query a level), the layer, "truncated"
-    with django_assert_max_num_queries(8):
+    # session, user with its area, its departments (visible_events), the category and its subtree
+    # (a query a level), the layer, "truncated"
+    with django_assert_max_num_queries(9):
         layer(client, status="open", category="01", since="30d")
 
 
@@ -268,6 +269,6 @@ def test_aggregate_query_count(api, staff, report, django_assert_max_num_queries
         report(lon=113.91 + i * 0.001)
     client = api(staff["leader_a"])
     client.get(URL, {"bbox": BOX, "zoom": 12})
-    # session, user with its area, the category and its subtree, the one aggregate statement
-    with django_assert_max_num_queries(7):
+    # session, user with its area, its departments, the category and its subtree, the one aggregate statement
+    with django_assert_max_num_queries(8):
         layer(client, zoom=12, status="open", category="01", since="30d")

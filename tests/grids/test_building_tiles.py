@@ -118,11 +118,11 @@ def test_footprint_on_a_tile_corner_is_whole_in_every_tile_it_meets(client, tree
         b.delete()
 
 
-def test_a_tile_costs_three_queries(client, leader_a, houses, django_assert_num_queries):
-    """Session, the user with their area (one query: core.auth), the tile."""
+def test_a_tile_costs_four_queries(client, leader_a, houses, django_assert_num_queries):
+    """Session, the user with their area (one query: core.auth), the area's subtree ids (scoping), the tile."""
     client.force_login(leader_a)
     x, y = tile_of(113.935, 22.55, 14)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         assert client.get(url(14, x, y)).status_code == 200
 
 

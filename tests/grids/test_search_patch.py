@@ -202,8 +202,9 @@ def test_patch_counts_for_the_grid_leader(client, tree, estate, users, events):
     client.force_login(leader)
     with CaptureQueriesContext(connection) as queries:
         body = client.get(PATCH).json()
-    # session, user, area; the extent; people, households, events, visits due, unread, due list
-    assert len(queries) <= 10, "\n".join(q["sql"][:150] for q in queries)
+    # session, user with area; the area's subtree ids and the user's departments (scoping); the
+    # extent; people, households, events, visits due, unread, due list
+    assert len(queries) <= 11, "\n".join(q["sql"][:150] for q in queries)
     assert body["area"]["id"] == tree["a"].pk and body["area"]["level"] == "grid"
     assert body["area"]["bbox"] == [pytest.approx(v) for v in (113.90, 22.50, 113.95, 22.60)]
     assert body["households"] == 7

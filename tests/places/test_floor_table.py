@@ -64,10 +64,11 @@ def test_a_worker_gets_no_special_group_tags_and_no_health_welfare(estate, users
     assert table["totals"]["welfare"] == 2 and table["sensitive"] is False
 
 
-def test_the_table_costs_two_queries(estate, users):
+def test_the_table_costs_three_queries(estate, users):
+    """The caller's subtree ids (scoping, once a request), the building, its dwellings with their tags."""
     with CaptureQueriesContext(connection) as ctx:
         selectors.floor_table(users["leader_a"], estate["building"].pk)
-    assert len(ctx.captured_queries) == 2
+    assert len(ctx.captured_queries) == 3
 
 
 @pytest.mark.parametrize("kind", ["building", "dwelling", "person"])
