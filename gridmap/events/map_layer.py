@@ -26,16 +26,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
-from django.views.decorators.gzip import gzip_page
 from django.utils.translation import pgettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
 
 from gridmap.core.bbox import parse_bbox
 from gridmap.core.geojson import feature_collection
-from gridmap.grids.api import GEOJSON, RENDERERS
+from gridmap.grids.api import GEOJSON, geojson_view
 
 from . import selectors
 from .calendar import TZ
@@ -145,22 +143,33 @@ def events_in_bbox(user, bbox, *, statuses=(), clocks=(), category=None, since=N
     return qs.order_by("-reported_at", "-pk")
 
 
-def event_layer(user, bbox, limit: int = MAP_LIMIT, **filters) -> str:
-    """GeoJSON of the markers, with "limit" and "truncated" (more events matched than sent)."""
+def map_layer(user, bbox, zoom: float | None = None, limit: int = MAP_LIMIT, **filters) -> str:
+    """Points or cells of the caller's events in the box: cells when a zoom is given and it is below
+    AGGREGATE_BELOW_ZOOM, or the box holds more matching events than `limit`; points otherwise
+    (without a zoom, the newest `limit` with "truncated" saying whether more matched)."""
     qs = events_in_bbox(user, bbox, **filters)
+    if zoom is not None and zoom < AGGREGATE_BELOW_ZOOM:
+        return _cells(qs, bbox, zoom, limit)
+    more = qs[limit:limit + 1].exists()  # one look decides cells and, for points, "truncated"
+    if more and zoom is not None:
+        return _cells(qs, bbox, zoom, limit)
+    return _points(qs, limit, truncated=more)
+
+
+def _points(qs, limit: int, truncated: bool) -> str:
+    """GeoJSON of the markers, with "limit" and "truncated" (more events matched than sent)."""
     body = feature_collection(qs[:limit], "point", {
         "id": "id", "number": "number", "category": "category__code", "status": "status", "clock": "clock",
     })
-    truncated = qs[limit:limit + 1].exists()
     return f'{{"aggregated": false, "limit": {limit}, "truncated": {"true" if truncated else "false"}, {body.lstrip()[1:]}'
 
 
-def aggregate_layer(user, bbox, zoom: float, limit: int = MAP_LIMIT, **filters) -> str:
+def _cells(qs, bbox, zoom: float, limit: int) -> str:
     """GeoJSON of the events in the box as square cells (one statement, GROUP BY in PostGIS): per
     occupied cell a point at the mean of its events, with "count", "green", "yellow", "red" and
     "clock" (the worst clock inside). Foreign members: "aggregated": true, "zoom", "cell_m" (the
     cell side in EPSG:3857 metres), "total" (the events counted) and "limit"."""
-    qs = events_in_bbox(user, bbox, **filters).order_by()
+    qs = qs.order_by()
     inner = qs.values(gm_pt=F("point"), gm_clock=F("clock"))
     sql, params = inner.query.sql_with_params()
     size = cell_size_m(zoom, bbox)
@@ -195,17 +204,6 @@ def aggregate_layer(user, bbox, zoom: float, limit: int = MAP_LIMIT, **filters) 
         return cur.fetchone()[0]
 
 
-def map_layer(user, bbox, zoom: float | None = None, limit: int = MAP_LIMIT, **filters) -> str:
-    """Points (event_layer) or cells (aggregate_layer): cells when a zoom is given and it is below
-    AGGREGATE_BELOW_ZOOM, or the box holds more matching events than `limit`."""
-    if zoom is None:
-        return event_layer(user, bbox, limit=limit, **filters)
-    if zoom < AGGREGATE_BELOW_ZOOM or events_in_bbox(user, bbox, **filters)[limit:limit + 1].exists():
-        return aggregate_layer(user, bbox, zoom, limit=limit, **filters)
-    return event_layer(user, bbox, limit=limit, **filters)
-
-
-@gzip_page
 @extend_schema(
     tags=["events"], responses={(200, GEOJSON): OpenApiTypes.OBJECT},
     parameters=[
@@ -218,8 +216,7 @@ def map_layer(user, bbox, zoom: float | None = None, limit: int = MAP_LIMIT, **f
                          f"than {MAP_LIMIT} events match, the answer is square cells with counts (\"aggregated\": true)"),
     ],
 )
-@api_view(["GET"])
-@renderer_classes(RENDERERS)
+@geojson_view
 def event_map(request):
     """Event markers in a box (GeoJSON by PostGIS; only what a marker draws), newest first, at most
     1,000: the collection's "truncated" says when more matched. With zoom below 16, or more than

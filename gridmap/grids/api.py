@@ -3,7 +3,7 @@ in the selectors, the JSON text itself written by PostGIS."""
 
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.gzip import gzip_page  # map layers: large, secret-free, often on phones
+from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
@@ -25,6 +25,16 @@ class GeoJSONRenderer(JSONRenderer):
 
 
 RENDERERS = [GeoJSONRenderer, JSONRenderer]
+
+
+def geojson_view(view):
+    """A GET map layer answering GeoJSON text: DRF's login check and JSON errors,
+    application/geo+json for clients that ask for it, gzip for those that take it (map layers are
+    large, carry no secrets and often go to phones; not site-wide, which would expose the HTML
+    pages' CSRF tokens to BREACH)."""
+    return gzip_page(api_view(["GET"])(renderer_classes(RENDERERS)(view)))
+
+
 # A box wider or taller than this is refused (≈ 15 km): the map itself takes buildings as tiles.
 MAX_BBOX_DEGREES = 0.15
 MVT = "application/vnd.mapbox-vector-tile"
@@ -32,9 +42,7 @@ MVT = "application/vnd.mapbox-vector-tile"
 BUILDING_TILE_ZOOMS = range(14, 17)
 
 
-@gzip_page
-@api_view(["GET"])
-@renderer_classes(RENDERERS)
+@geojson_view
 def areas(request):
     """GET ?level=district|street|community|grid[&layer=code] → the visible areas of that level."""
     level = request.query_params.get("level", Level.GRID)
@@ -44,9 +52,7 @@ def areas(request):
     return HttpResponse(body, content_type=GEOJSON)
 
 
-@gzip_page
-@api_view(["GET"])
-@renderer_classes(RENDERERS)
+@geojson_view
 def buildings(request):
     """GET ?bbox=w,s,e,n → the visible building footprints in the box."""
     bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
@@ -72,18 +78,14 @@ def building_tile(request, z: int, x: int, y: int):
     return response
 
 
-@gzip_page
-@api_view(["GET"])
-@renderer_classes(RENDERERS)
+@geojson_view
 def facilities(request):
     """GET ?bbox=w,s,e,n → the visible facilities (部件) in the box (same bbox rules as buildings)."""
     bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
     return HttpResponse(place_selectors.facility_layer(request.user, bbox), content_type=GEOJSON)
 
 
-@gzip_page
-@api_view(["GET"])
-@renderer_classes(RENDERERS)
+@geojson_view
 def organisations(request):
     """GET ?bbox=w,s,e,n → the visible organisations (单位) in the box (same bbox rules as buildings)."""
     bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)

@@ -59,7 +59,10 @@ export class BuildingTiles {
   tile([z, x, y]) {
     const key = `${z}/${x}/${y}`;
     let entry = this.tiles.get(key);
-    if (entry && Date.now() - entry.at > FRESH_MS) entry = this.drop(key);
+    if (entry && Date.now() - entry.at > FRESH_MS) {  // older than the browser may keep it: ask again
+      this.drop(key);
+      entry = undefined;
+    }
     if (entry) {
       this.tiles.delete(key);  // re-inserted below as the most recently used
     } else {
@@ -78,7 +81,6 @@ export class BuildingTiles {
   drop(key) {
     this.kept -= this.tiles.get(key)?.size || 0;
     this.tiles.delete(key);
-    return undefined;
   }
 
   evict() {

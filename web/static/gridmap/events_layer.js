@@ -46,6 +46,7 @@ const worst = (clocks) => CLOCKS[Math.max(...clocks.map((c) => CLOCKS.indexOf(c)
 export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
   const C = config.events;
   const T = C.text;
+  const STATUS_LABEL = Object.fromEntries(C.statuses);  // a marker's title names its status
   const el = map.getContainer();
   const filters = { status: "open", category: "", since: "" };
   let layer = L.featureGroup();   // replaced by the cluster group once the plugin is loaded
@@ -112,18 +113,25 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
   function marker(f) {
     const p = f.properties;
     const [lon, lat] = f.geometry.coordinates;
-    const status = Object.fromEntries(C.statuses)[p.status] || p.status;
+    const status = STATUS_LABEL[p.status] || p.status;
     const m = L.marker([lat, lon], { icon: icon(p), pane: "gm-events", title: `${p.number} · ${C.categoryNames[p.category] ?? p.category} · ${status}`, keyboard: true, riseOnHover: true });
     m.gmProps = p;
+    return asButton(m, { id: p.id, number: p.number, status: p.status, clock: p.clock, category: p.category },
+      () => { select(p.id); onOpen?.(p.id); });
+  }
+
+  // A marker's node: tagged with `data` (test hooks) and a button to keyboard and screen-reader
+  // users, who act on it with Enter or Space as a click does.
+  function asButton(m, data, act) {
     m.on("add", () => {
       const node = m.getElement();
       if (!node) return;
-      Object.assign(node.dataset, { id: p.id, number: p.number, status: p.status, clock: p.clock, category: p.category });
+      Object.assign(node.dataset, data);
       node.setAttribute("role", "button");
       node.setAttribute("aria-label", m.options.title);
     });
-    m.on("click", () => { select(p.id); onOpen?.(p.id); });
-    m.on("keypress", (e) => { if (e.originalEvent.key === "Enter" || e.originalEvent.key === " ") { select(p.id); onOpen?.(p.id); } });
+    m.on("click", act);
+    m.on("keypress", (e) => { if (e.originalEvent.key === "Enter" || e.originalEvent.key === " ") act(); });
     return m;
   }
 
@@ -151,17 +159,8 @@ export function createEventsLayer(map, config, { switcher, onOpen } = {}) {
       }),
     });
     m.gmCell = p;
-    m.on("add", () => {
-      const node = m.getElement();
-      if (!node) return;
-      Object.assign(node.dataset, { count: p.count, green: p.green, yellow: p.yellow, red: p.red, clock: p.clock });
-      node.setAttribute("role", "button");
-      node.setAttribute("aria-label", m.options.title);
-    });
     const zoomIn = () => map.setView([lat, lon], Math.min(Math.max(map.getZoom() + 2, Math.min(threshold, map.getZoom() + 3)), map.getMaxZoom()));
-    m.on("click", zoomIn);
-    m.on("keypress", (e) => { if (e.originalEvent.key === "Enter" || e.originalEvent.key === " ") zoomIn(); });
-    return m;
+    return asButton(m, { count: p.count, green: p.green, yellow: p.yellow, red: p.red, clock: p.clock }, zoomIn);
   }
 
   function select(id) {
