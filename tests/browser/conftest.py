@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import open_page
+
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM", "/usr/bin/chromium")
@@ -29,19 +31,16 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda msg: _console_error(page, msg))
-    yield page
+    yield open_page(context)
     context.close()
 
 
-def _console_error(page, msg):
-    # The admin login page has no icon link, so the browser's own /favicon.ico probe 404s.
-    if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
-        page.errors.append(f"{msg.text} ({msg.location.get('url')})")
+@pytest.fixture
+def phone_page(browser):
+    """A page on a 390 × 800 touch phone."""
+    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
+    yield open_page(context)
+    context.close()
 
 
 @pytest.fixture

@@ -111,21 +111,16 @@ def test_readout_follows_the_pointer_copies_and_a_coordinate_search_pins_the_gri
     assert page.errors == []
 
 
-def test_on_a_phone_the_readout_shows_the_centre_and_follows_moves(live_server, browser, artifacts, tree, users):
-    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        login(page, live_server, "leader_a")
-        assert not page.evaluate("matchMedia('(hover: hover) and (pointer: fine)').matches")
-        readout_el = page.locator(".gm-coords")
-        assert readout_el.get_attribute("data-mode") == "centre"
-        page.evaluate("gridmap.map.setView([22.5533, 113.9111], 16, {animate: false})")
-        assert readout(page) == pytest.approx((113.9111, 22.5533), abs=1e-6)
-        page.touchscreen.tap(120, 500)  # a tap is no pointer: still the centre
-        page.evaluate("gridmap.map.panBy([40, -60], {animate: false})")
-        assert readout_el.get_attribute("data-mode") == "centre"
-        assert readout(page) == pytest.approx(tuple(page.evaluate(CENTRE)), abs=1e-6)
-        page.screenshot(path=str(artifacts / "coords_5_phone.png"))
-    finally:
-        context.close()
+def test_on_a_phone_the_readout_shows_the_centre_and_follows_moves(live_server, phone_page, artifacts, tree, users):
+    page = phone_page
+    login(page, live_server, "leader_a")
+    assert not page.evaluate("matchMedia('(hover: hover) and (pointer: fine)').matches")
+    readout_el = page.locator(".gm-coords")
+    assert readout_el.get_attribute("data-mode") == "centre"
+    page.evaluate("gridmap.map.setView([22.5533, 113.9111], 16, {animate: false})")
+    assert readout(page) == pytest.approx((113.9111, 22.5533), abs=1e-6)
+    page.touchscreen.tap(120, 500)  # a tap is no pointer: still the centre
+    page.evaluate("gridmap.map.panBy([40, -60], {animate: false})")
+    assert readout_el.get_attribute("data-mode") == "centre"
+    assert readout(page) == pytest.approx(tuple(page.evaluate(CENTRE)), abs=1e-6)
+    page.screenshot(path=str(artifacts / "coords_5_phone.png"))

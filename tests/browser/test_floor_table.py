@@ -75,23 +75,18 @@ def test_grid_leader_drills_down_from_building_to_person(live_server, page, brow
         other.close()
 
 
-def test_worker_on_a_phone_sees_a_bottom_sheet_with_masked_ids(live_server, browser, artifacts, tree, estate, users):
-    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        login(page, live_server, "worker_a")
-        page.evaluate(f"gridmap.panel.openBuilding({estate['building'].pk})")
-        page.wait_for_selector("#gm-panel[data-state=ready][data-view=building]")
-        box = page.locator("#gm-panel").bounding_box()
-        assert box["width"] == 390 and box["y"] > 200  # a sheet along the bottom, full width
-        assert page.locator('button.gm-dw[data-room="1-201"]').get_attribute("data-tags") == ""  # no special-group tag
-        assert page.locator('[data-tag="special"]').count() == 0
-        page.screenshot(path=str(artifacts / "floor_table_phone_building.png"))
-        page.locator('button.gm-dw[data-room="1-201"]').click()
-        page.wait_for_selector("#gm-panel[data-state=ready][data-view=dwelling]")
-        text = page.inner_text("#gm-panel .gm-panel-body")
-        assert "********" in text and estate["people"]["corr"].id_number not in text and "社区矫正" not in text
-        page.screenshot(path=str(artifacts / "floor_table_phone_household.png"))
-    finally:
-        context.close()
+def test_worker_on_a_phone_sees_a_bottom_sheet_with_masked_ids(live_server, phone_page, artifacts, tree, estate, users):
+    page = phone_page
+    login(page, live_server, "worker_a")
+    page.evaluate(f"gridmap.panel.openBuilding({estate['building'].pk})")
+    page.wait_for_selector("#gm-panel[data-state=ready][data-view=building]")
+    box = page.locator("#gm-panel").bounding_box()
+    assert box["width"] == 390 and box["y"] > 200  # a sheet along the bottom, full width
+    assert page.locator('button.gm-dw[data-room="1-201"]').get_attribute("data-tags") == ""  # no special-group tag
+    assert page.locator('[data-tag="special"]').count() == 0
+    page.screenshot(path=str(artifacts / "floor_table_phone_building.png"))
+    page.locator('button.gm-dw[data-room="1-201"]').click()
+    page.wait_for_selector("#gm-panel[data-state=ready][data-view=dwelling]")
+    text = page.inner_text("#gm-panel .gm-panel-body")
+    assert "********" in text and estate["people"]["corr"].id_number not in text and "社区矫正" not in text
+    page.screenshot(path=str(artifacts / "floor_table_phone_household.png"))

@@ -10,7 +10,7 @@ from gridmap.core.models import Role
 from gridmap.events.calendar import TZ
 from gridmap.events.models import Category, Event, EventPhoto, Notification
 
-from .conftest import _console_error
+from .helpers import open_page
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 
@@ -46,15 +46,6 @@ def phone(browser):
     )
     yield context
     context.close()
-
-
-def open_page(context):
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.on("console", lambda msg: _console_error(page, msg))
-    return page
 
 
 def log_in(page, base, username, next_url):

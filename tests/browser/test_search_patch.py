@@ -75,28 +75,23 @@ def test_grid_leader_lands_on_their_patch_and_searches_a_building(live_server, p
     assert page.errors == []
 
 
-def test_worker_on_a_phone_gets_a_folded_card_and_masked_ids(live_server, browser, artifacts, tree, estate, users):
-    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
-    page = context.new_page()
-    page.set_default_timeout(15_000)
-    try:
-        login(page, live_server, "worker_a")
-        page.wait_for_selector(".gm-patch[data-state=ready]")
-        card = page.locator(".gm-patch")
-        assert not card.evaluate("e => e.open")  # folded on a phone; one tap opens it
-        card.locator(".gm-patch-summary").click()
-        assert card.locator('[data-count="households"]').inner_text() == "7"
-        card.locator(".gm-patch-summary").click()
-        box = page.locator("#gm-search-input")
-        box.click()
-        box.type("张矫", delay=30)
-        page.wait_for_selector("#gm-search[data-state=ready]")
-        item = page.locator('#gm-search-list li.gm-search-item[data-kind="person"]')
-        full = estate["people"]["corr"].id_number
-        assert "张矫正" in item.inner_text() and full not in item.inner_text() and "********" in item.inner_text()
-        page.screenshot(path=str(artifacts / "search_patch_4_phone_masked.png"))
-        page.keyboard.press("Enter")  # opens the person's record
-        page.wait_for_selector("#gm-panel[data-state=ready][data-view=person]")
-        assert page.inner_text("#gm-panel-title") == "张矫正"
-    finally:
-        context.close()
+def test_worker_on_a_phone_gets_a_folded_card_and_masked_ids(live_server, phone_page, artifacts, tree, estate, users):
+    page = phone_page
+    login(page, live_server, "worker_a")
+    page.wait_for_selector(".gm-patch[data-state=ready]")
+    card = page.locator(".gm-patch")
+    assert not card.evaluate("e => e.open")  # folded on a phone; one tap opens it
+    card.locator(".gm-patch-summary").click()
+    assert card.locator('[data-count="households"]').inner_text() == "7"
+    card.locator(".gm-patch-summary").click()
+    box = page.locator("#gm-search-input")
+    box.click()
+    box.type("张矫", delay=30)
+    page.wait_for_selector("#gm-search[data-state=ready]")
+    item = page.locator('#gm-search-list li.gm-search-item[data-kind="person"]')
+    full = estate["people"]["corr"].id_number
+    assert "张矫正" in item.inner_text() and full not in item.inner_text() and "********" in item.inner_text()
+    page.screenshot(path=str(artifacts / "search_patch_4_phone_masked.png"))
+    page.keyboard.press("Enter")  # opens the person's record
+    page.wait_for_selector("#gm-panel[data-state=ready][data-view=person]")
+    assert page.inner_text("#gm-panel-title") == "张矫正"

@@ -1,7 +1,19 @@
 """Fixtures of the events tests; staff, dispute and report (shared with tests/browser) are in tests/conftest.py."""
 import pytest
+from rest_framework.test import APIClient
 
 from gridmap.core.models import Role
+
+
+@pytest.fixture
+def api():
+    """api(user) → a DRF test client logged in as `user` (anonymous without one)."""
+    def as_user(user=None):
+        client = APIClient()
+        if user is not None:
+            client.force_login(user)
+        return client
+    return as_user
 
 
 @pytest.fixture

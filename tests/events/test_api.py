@@ -8,7 +8,6 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 from django.utils import timezone
 from PIL import Image
-from rest_framework.test import APIClient
 
 from gridmap.core.models import Role, User
 from gridmap.events import selectors, workflow
@@ -26,16 +25,6 @@ def detail(pk):
 
 def actions(pk):
     return f"/api/events/{pk}/actions/"
-
-
-@pytest.fixture
-def api():
-    def as_user(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_login(user)
-        return client
-    return as_user
 
 
 def ids(response):

@@ -6,7 +6,6 @@ import json
 
 import pytest
 from django.utils import timezone
-from rest_framework.test import APIClient
 
 from gridmap.events import map_layer
 from gridmap.events.models import Category, Event
@@ -14,16 +13,6 @@ from gridmap.events.workflow import State
 
 URL = "/api/events/map/"
 BOX = "113.90,22.50,114.00,22.60"  # grids A and B
-
-
-@pytest.fixture
-def api():
-    def as_user(user=None):
-        client = APIClient()
-        if user is not None:
-            client.force_login(user)
-        return client
-    return as_user
 
 
 def layer(client, **params):
@@ -156,10 +145,10 @@ def test_time_filter(api, staff, report):
 def test_limit_and_truncated(staff, report):
     events = [report(lon=113.91 + i * 0.001) for i in range(3)]
     newest_first = sorted(events, key=lambda e: (e.reported_at, e.pk), reverse=True)
-    body = json.loads(map_layer.event_layer(staff["leader_a"], (113.9, 22.5, 114.0, 22.6), limit=2))
+    body = json.loads(map_layer.map_layer(staff["leader_a"], (113.9, 22.5, 114.0, 22.6), limit=2))
     assert body["limit"] == 2 and body["truncated"] is True
     assert [f["id"] for f in body["features"]] == [e.pk for e in newest_first[:2]]
-    body = json.loads(map_layer.event_layer(staff["leader_a"], (113.9, 22.5, 114.0, 22.6), limit=3))
+    body = json.loads(map_layer.map_layer(staff["leader_a"], (113.9, 22.5, 114.0, 22.6), limit=3))
     assert body["truncated"] is False and len(body["features"]) == 3
 
 
