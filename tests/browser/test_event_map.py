@@ -111,6 +111,7 @@ def test_grid_leader_sees_filters_and_works_events(live_server, page, artifacts,
     assert markers(page) == sorted([e.pk, e.status, c] for c, e in ours.items())
     # the layer is in the switcher; at zoom 16 the three markers (60 m apart) form one cluster, red (its worst clock)
     assert page.locator(".leaflet-control-layers-overlays label", has_text="事件").count() == 1
+    settle(page)  # the zoom-in's cluster animation may still be fading the previous icons out
     assert page.locator(".gm-event-cluster").count() == 1
     assert page.locator(".gm-event-cluster").evaluate("e => e.classList.contains('gm-event-red')")
     page.screenshot(path=str(artifacts / "event_map_clustered.png"))
