@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core import clock
+
 _ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 _ID_CHECK = "10X98765432"
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
@@ -54,7 +56,7 @@ def parse_citizen_id(value: str, today: dt.date | None = None) -> CitizenId:
             _("ID number holds an impossible birth date %(d)s (GB 11643 digits 7-14)") % {"d": number[6:14]},
             code="id_birth_date",
         ) from None
-    today = today or dt.date.today()
+    today = today or clock.today()
     if birth > today or birth.year < 1880:
         raise ValidationError(
             _("ID number birth date %(d)s is out of range (GB 11643 digits 7-14)") % {"d": birth.isoformat()},

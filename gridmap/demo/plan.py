@@ -17,6 +17,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from shapely.geometry import MultiPolygon, Point, box
 
+from gridmap.core import clock
 from gridmap.core.models import Role, User
 from gridmap.grids.models import Level
 from gridmap.people.models import Person, Visit
@@ -206,7 +207,7 @@ class DemoPlan:
 def make_plan(seed: int = 1, scale: float = 1, today: dt.date | None = None, county: str = "440305",
               areas_only: bool = False) -> DemoPlan:
     """The district of `seed` at `scale` (see `size_for`). With `areas_only`, `streets` yields nothing."""
-    planner = _Planner(seed, size_for(scale), today or dt.date.today(), county)
+    planner = _Planner(seed, size_for(scale), today or clock.today(), county)
     root = planner.areas()
     users = planner.staff(root)
     return DemoPlan(root, users, iter(()) if areas_only else planner.registers(root))

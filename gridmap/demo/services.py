@@ -11,6 +11,7 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
+from gridmap.core import clock
 from gridmap.core.models import User
 from gridmap.grids import services as grids
 from gridmap.grids.models import Area, GridLayer, Level
@@ -108,7 +109,7 @@ def load_demo_district(*, seed: int = 1, scale: float = 1, today: dt.date | None
     on_stage(next(steps))
     _bulk(Visit, visits)
     on_stage(next(steps))
-    load_demo_events(seed=seed, today=today or dt.date.today(), count=max(10, round(EVENTS_PER_STREET * scale)))
+    load_demo_events(seed=seed, today=today or clock.today(), count=max(10, round(EVENTS_PER_STREET * scale)))
     return plan
 
 

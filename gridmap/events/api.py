@@ -7,7 +7,6 @@ from django.db.models import Prefetch
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.encoding import smart_str
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field, inline_serializer
@@ -17,6 +16,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridmap.core import clock
 from gridmap.core.models import SENSITIVE_ROLES, User
 from gridmap.core.scoping import mask_phone
 
@@ -289,7 +289,7 @@ class EventListView(generics.ListAPIView):
         return visible(self.request).order_by("-reported_at", "-pk")
 
     def get_serializer_context(self):
-        return {**super().get_serializer_context(), "now": timezone.now()}
+        return {**super().get_serializer_context(), "now": clock.now()}
 
 
 @extend_schema(tags=["events"])
@@ -420,7 +420,7 @@ class EventAssigneesView(APIView):
         query = request.query_params.get("q", "")
         if len(query) > ASSIGNEES_QUERY_MAX:
             raise ApiValidationError({"q": f"at most {ASSIGNEES_QUERY_MAX} characters"})
-        rows, truncated = selectors.listed_assignees(request.user, event, timezone.now().astimezone(TZ).date(), query)
+        rows, truncated = selectors.listed_assignees(request.user, event, clock.today(), query)
         return Response(AssigneeSerializer(rows, many=True).data, headers={"X-Truncated": "true" if truncated else "false"})
 
 

@@ -3,8 +3,8 @@ the API answers 400 naming the parameter; the rules themselves (clock colours, s
 from selectors."""
 import django_filters as df
 from django.db.models import Q
-from django.utils import timezone
 
+from gridmap.core import clock
 from gridmap.grids.models import Area
 
 from . import selectors
@@ -56,7 +56,7 @@ class EventFilter(df.FilterSet):
 
     def _now(self):
         if not hasattr(self, "_at"):
-            self._at = timezone.now()
+            self._at = clock.now()
         return self._at
 
     def filter_overdue(self, qs, name, value):

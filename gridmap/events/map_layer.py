@@ -23,7 +23,6 @@ from django.db.models import F
 from django.http import HttpResponse
 from django.templatetags.static import static
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
@@ -31,6 +30,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.exceptions import ValidationError
 
+from gridmap.core import clock
 from gridmap.core.bbox import parse_bbox
 from gridmap.core.geojson import feature_collection
 from gridmap.grids.api import GEOJSON, geojson_view
@@ -124,7 +124,7 @@ def map_filters(params, now: dt.datetime) -> dict:
 
 def events_in_bbox(user, bbox, *, statuses=(), clocks=(), category=None, since=None, now=None):
     """The caller's visible events in the box with the filters, clock annotated, newest first."""
-    now = now or timezone.now()
+    now = now or clock.now()
     box = Polygon.from_bbox(bbox)
     box.srid = 4326
     qs = selectors.visible_events(user).filter(point__intersects=box)
@@ -221,7 +221,7 @@ def event_map(request):
     """Event markers in a box (GeoJSON by PostGIS; only what a marker draws), newest first, at most
     1,000: the collection's "truncated" says when more matched. With zoom below 16, or more than
     1,000 matching, counts per square cell instead ("aggregated": true)."""
-    now = timezone.now()
+    now = clock.now()
     bbox = parse_bbox(request.query_params.get("bbox"), MAP_MAX_BBOX_DEGREES)
     zoom = parse_zoom(request.query_params.get("zoom"))
     filters = map_filters(request.query_params, now)

@@ -6,6 +6,8 @@ import logging
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from gridmap.core import clock
+
 from .models import Notification
 
 log = logging.getLogger("gridmap.notify")
@@ -25,9 +27,7 @@ def send(user, event, kind: str, text: str) -> Notification:
 def mark_read(user, ids=None) -> int:
     """Mark `user`'s unread messages read: those with the given ids, or all when ids is None.
     Someone else's ids are ignored. Returns how many changed."""
-    from django.utils import timezone
-
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
-    return qs.update(read_at=timezone.now())
+    return qs.update(read_at=clock.now())

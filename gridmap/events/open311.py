@@ -38,9 +38,9 @@ from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooMan
 from django.core.validators import URLValidator, validate_email
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
+from gridmap.core import clock
 from gridmap.places.models import Building
 
 from . import selectors, services
@@ -351,7 +351,7 @@ def _window(params) -> tuple[dt.datetime, dt.datetime]:
         return start, end
     if start:
         return start, start + MAX_SPAN
-    end = end or timezone.now()
+    end = end or clock.now()
     return end - MAX_SPAN, end
 
 

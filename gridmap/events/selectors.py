@@ -9,8 +9,8 @@ from django.db import connection
 from django.db.models import Case, CharField, DateTimeField, IntegerField, Q, QuerySet, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce, Concat
-from django.utils import timezone
 
+from gridmap.core import clock
 from gridmap.core.models import Role
 from gridmap.core.scoping import subtree_ids
 from gridmap.grids.models import Area, Level
@@ -323,7 +323,7 @@ def clock_status(event: Event, now: dt.datetime | None = None) -> str:
     rule in SQL, for filtering lists."""
     if event.due_at is None:
         return "green"
-    now = event.paused_at or event.closed_at or now or timezone.now()
+    now = event.paused_at or event.closed_at or now or clock.now()
     if now > event.due_at:
         return "red"
     return "yellow" if event.warn_at and now >= event.warn_at else "green"
@@ -331,7 +331,7 @@ def clock_status(event: Event, now: dt.datetime | None = None) -> str:
 
 def with_clock(qs: QuerySet[Event], now: dt.datetime | None = None) -> QuerySet[Event]:
     """Annotate `clock` (green / yellow / red) exactly as clock_status() computes it."""
-    at = Coalesce("paused_at", "closed_at", Value(now or timezone.now(), output_field=DateTimeField()))
+    at = Coalesce("paused_at", "closed_at", Value(now or clock.now(), output_field=DateTimeField()))
     return qs.annotate(clock=Case(
         When(due_at__isnull=True, then=Value("green")),
         When(due_at__lt=at, then=Value("red")),

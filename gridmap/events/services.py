@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+
+from gridmap.core import clock
 
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
@@ -70,7 +71,7 @@ def _step(event: Event, action: str, actor, from_status: str, *, note="", point=
         seq = (event.actions.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
     return EventAction(
         event=event, seq=seq, action=action, from_status=from_status, to_status=event.status,
-        actor=actor, at=at or timezone.now(), note=note, point=point, assignee=assignee,
+        actor=actor, at=at or clock.now(), note=note, point=point, assignee=assignee,
     )
 
 
@@ -114,7 +115,7 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
     if not category.active:
         raise ValidationError({"category": f"category {category.code} is not in use"})
     point = check_point(lon, lat)
-    now = now or timezone.now()
+    now = now or clock.now()
     day = now.astimezone(TZ).date()
     placement = selectors.place_point(point, day)
     county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
@@ -184,7 +185,7 @@ def act(event_id: int, action: str, actor, *, note: str = "", point: Point | Non
         expected_version: int | None = None, now: dt.datetime | None = None) -> Event:
     """Take one workflow action. The row is locked, so of two concurrent actions one wins and
     the other finds the event moved on: Conflict (409) with the current state."""
-    now = now or timezone.now()
+    now = now or clock.now()
     event = Event.objects.select_for_update(of=("self",)).select_related("category", "area", "grid").get(pk=event_id)
     if actor is not None and not selectors.can_see(actor, event):
         raise Event.DoesNotExist  # another area's event does not exist for this user
@@ -292,7 +293,7 @@ def check_deadlines(now: dt.datetime | None = None, progress=None) -> dict[str, 
     Safe to run twice (an escalated event gets the upper level's new deadline, so it is not red
     again) and concurrently (rows are claimed with SKIP LOCKED, and re-checked after the lock). `progress`, if
     given, wraps each list of candidates (e.g. tqdm): progress(items, desc) -> iterable."""
-    now = now or timezone.now()
+    now = now or clock.now()
     progress = progress or (lambda items, desc: items)
     done = {"warned": 0, "escalated": 0}
     active = [State.ACCEPTED, State.ASSIGNED, State.HANDLING, State.REPLIED]

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from gridmap.core import clock
 from gridmap.core.scoping import scope
 
 from .selectors import visible_extent
@@ -113,7 +114,7 @@ def patch_summary(user, now: dt.datetime | None = None) -> dict:
     """The card's content: the area, its counts, the caller's unread count and due list."""
     from gridmap.events.selectors import unread_count
 
-    now = now or timezone.now()
+    now = now or clock.now()
     return {
         "area": patch_area(user),
         **people_counts(user),

@@ -7,7 +7,8 @@ from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
-from django.utils import timezone
+
+from gridmap.core import clock
 
 from .models import Area, AreaBoundary, GridLayer, Level
 
@@ -118,7 +119,7 @@ def create_grids(layer: GridLayer, grids: list[tuple[str, str, Area, GEOSGeometr
     if clashes:
         listed = ", ".join(f"{a} and {b} ({m2:,.0f} m²)" for a, b, m2 in clashes)
         raise ValidationError(f"grids of layer {layer.code} would overlap: {listed}")
-    now = timezone.now()
+    now = clock.now()
     AreaBoundary.objects.bulk_create(
         [AreaBoundary(area=a, version=1, geom=a.boundary, valid_from=now, author=author, reason=reason) for a in areas],
         batch_size=2000,
@@ -136,7 +137,7 @@ def set_boundary(area: Area, geom: GEOSGeometry, *, author=None, reason: str, re
     geom = as_multipolygon(geom)
     if area.level == Level.GRID:
         check_no_overlap(area, geom)
-    now = timezone.now()
+    now = clock.now()
     current = area.boundary_versions.select_for_update().filter(valid_to__isnull=True).first()
     old = area.boundary
     if current:

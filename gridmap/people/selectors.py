@@ -2,8 +2,8 @@
 import datetime as dt
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
-from django.utils import timezone
 
+from gridmap.core import clock
 from gridmap.core.models import Role
 from gridmap.core.scoping import mask_id_number, mask_phone, scope
 from gridmap.core.services import log_sensitive_views
@@ -78,7 +78,7 @@ def person_cards(user, people: list[Person], *, what: str, today: dt.date | None
     one query per kind. ID numbers and phones are masked unless the role sees sensitive data;
     a full view writes one AccessLog row per person; a masked one writes none. Special-group
     records are [] for roles that may not see them (see special_group_records)."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     ids = [p.pk for p in people]
     when = current(today) if current_only else Q()
     by_person: dict[int, dict[str, list]] = {pk: {"employment": [], "welfare": [], "special_groups": []} for pk in ids}
@@ -115,7 +115,7 @@ def person_card(user, pk: int, history: bool = False, today: dt.date | None = No
     """One person as the caller may see them; a full view of sensitive fields is logged once.
     With history: every dated record, the household and dwelling, and recent visits and events.
     Raises Person.DoesNotExist outside the caller's area."""
-    today = today or timezone.localdate()
+    today = today or clock.today()
     person = persons(user).select_related("dwelling__building", "grid").get(pk=pk)
     card = person_cards(user, [person], what="person record" if history else "person card", today=today)[0]
     if not history:
@@ -184,7 +184,7 @@ def dwelling_card(user, pk: int, today: dt.date | None = None) -> dict:
     from gridmap.places.models import RentedDwelling
     from gridmap.places.selectors import dwellings
 
-    today = today or timezone.localdate()
+    today = today or clock.today()
     dwelling = dwellings(user).select_related("building", "owner").get(pk=pk)
     full = user.sees_sensitive
     rental = None

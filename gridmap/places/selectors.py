@@ -9,8 +9,8 @@ from django.db.models import (
     Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When,
 )
 from django.db.models.functions import Coalesce
-from django.utils import timezone
 
+from gridmap.core import clock
 from gridmap.core.geojson import feature_collection
 from gridmap.core.scoping import scope
 
@@ -147,7 +147,7 @@ def tagged_dwellings(user, building: Building, today: dt.date | None = None) -> 
     from gridmap.people.models import Household, Person, ResidenceType, WelfareKind
     from gridmap.people.selectors import special_group_records, welfare_records
 
-    today = today or timezone.localdate()
+    today = today or clock.today()
     current = Q(end__isnull=True) | Q(end__gte=today)
     residents = Person.objects.filter(dwelling=OuterRef("pk"))
     welfare = welfare_records(user).filter(current, person__dwelling=OuterRef("pk"))
