@@ -127,42 +127,42 @@ def estate(tree, make_user, leader_a):
     b.building_head = None
     people = {}
     # 1-301: rented, a floating family of two
-    people["head"] = person(d["1-301"], "王流动", "19880305", residence_type="floating")
-    people["wife"] = person(d["1-301"], "刘流动", "19900712", sex="F", residence_type="floating")
+    people["head"] = person(d["1-301"], "王流动", 38, residence_type="floating")
+    people["wife"] = person(d["1-301"], "刘流动", 36, sex="F", residence_type="floating")
     household("H1", d["1-301"], (people["head"], "head"), (people["wife"], "spouse"))
     RentedDwelling.objects.create(dwelling=d["1-301"], landlord_name="赵房东", landlord_phone="13900001111",
                                   agent="链家", status="registered", lease_start="2025-01-01", lease_end="2026-12-31")
     EmploymentRecord.objects.create(person=people["head"], status="employed", employer="顺丰速运", start="2020-01-01")
     EmploymentRecord.objects.create(person=people["head"], status="unemployed", start="2018-01-01", end="2019-12-31")
     # 1-302: 低保 (current), and an ended temporary relief that must not tag
-    people["poor"] = person(d["1-302"], "李低保", "19700101")
+    people["poor"] = person(d["1-302"], "李低保", 56)
     household("H2", d["1-302"], (people["poor"], "head"))
     WelfareRecord.objects.create(person=people["poor"], kind="dibao", start="2024-01-01")
     # 1-201: a community-correction member, and a sealed record on the minor son
-    people["corr"] = person(d["1-201"], "张矫正", "19800101")
-    people["son"] = person(d["1-201"], "张小", "20100101")
+    people["corr"] = person(d["1-201"], "张矫正", 46)
+    people["son"] = person(d["1-201"], "张小", 16)
     household("H3", d["1-201"], (people["corr"], "head"), (people["son"], "child"))
     SpecialGroupRecord.objects.create(person=people["corr"], group="correction", risk_level="medium", start="2025-01-01")
     SpecialGroupRecord.objects.create(person=people["son"], group="youth", start="2025-01-01", sealed=True)
-    # 2-301: one resident aged 70 → elderly living alone (alone60)
-    people["old"] = person(d["2-301"], "陈独居", "19550101")
+    # 2-301: one resident aged 70 → elderly living alone (alone60); ages count from today
+    people["old"] = person(d["2-301"], "陈独居", 70)
     household("H4", d["2-301"], (people["old"], "head"))
     # 2-302: an empty-nest record (a couple, so only the record says so)
-    people["nest1"] = person(d["2-302"], "周空巢", "19500101")
-    people["nest2"] = person(d["2-302"], "吴空巢", "19520101", sex="F")
+    people["nest1"] = person(d["2-302"], "周空巢", 76)
+    people["nest2"] = person(d["2-302"], "吴空巢", 74, sex="F")
     household("H5", d["2-302"], (people["nest1"], "head"), (people["nest2"], "spouse"))
     WelfareRecord.objects.create(person=people["nest1"], kind="empty_nest", start="2023-01-01")
     # 2-201: disability only (health data: a welfare tag for the leader, none for a worker)
-    people["dis"] = person(d["2-201"], "孙残疾", "19750101")
+    people["dis"] = person(d["2-201"], "孙残疾", 51)
     household("H6", d["2-201"], (people["dis"], "head"))
     WelfareRecord.objects.create(person=people["dis"], kind="disability", category="肢体", grade=2, start="2020-01-01")
     # 2-202: a young single person: no tag
-    people["young"] = person(d["2-202"], "郑青年", "19950101")
+    people["young"] = person(d["2-202"], "郑青年", 31)
     household("H7", d["2-202"], (people["young"], "head"))
     # grid B
     other = Building.objects.create(code="B-1", name="B楼", footprint=rect(113.97, 22.55, 113.9705, 22.5503))
     d_other = Dwelling.objects.create(building=other, unit=1, floor=1, room="101")
-    people["other"] = person(d_other, "钱外格", "19800101")
+    people["other"] = person(d_other, "钱外格", 46)
     household("HB", d_other, (people["other"], "head"))
     return {"building": b, "dwellings": d, "people": people, "other": other, "other_dwelling": d_other}
 

@@ -2,6 +2,7 @@
 and `users` fixtures that use them live in tests/conftest.py."""
 import datetime as dt
 
+from gridmap.core import clock
 from gridmap.core.validators import id_check_char
 from gridmap.people.models import Household, HouseholdMember, Person
 
@@ -16,9 +17,20 @@ def citizen_id(birth: str, sex: str = "M") -> str:
     return first17 + id_check_char(first17)
 
 
-def person(dwelling, name, birth="19850101", sex="M", **kw):
-    return Person.objects.create(id_number=citizen_id(birth, sex), name=name, sex=sex,
-                                 birth_date=dt.date(int(birth[:4]), int(birth[4:6]), int(birth[6:])),
+def born(age: int) -> dt.date:
+    """A birth date that makes someone `age` today, half a year from either birthday, so the
+    tags that depend on age (elderly, minors) hold whatever day the suite runs."""
+    today = clock.today()
+    try:
+        birthday = today.replace(year=today.year - age)
+    except ValueError:  # 29 February
+        birthday = today.replace(year=today.year - age, day=28)
+    return birthday - dt.timedelta(days=182)
+
+
+def person(dwelling, name, age=40, sex="M", **kw):
+    birth = born(age)
+    return Person.objects.create(id_number=citizen_id(f"{birth:%Y%m%d}", sex), name=name, sex=sex, birth_date=birth,
                                  dwelling=dwelling, phone="13812345678", **kw)
 
 

@@ -11,6 +11,8 @@ from gridmap.events.models import ApiKey, CalendarDay, Event, EventAction, TimeL
 from gridmap.events.workflow import Action, State
 
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+# The data sit at fixed dates: the whole module runs with the clock moved there.
+pytestmark = pytest.mark.time_machine(MONDAY_10)
 
 
 @pytest.fixture

@@ -17,6 +17,9 @@ from gridmap.events.workflow import State
 from gridmap.grids.models import Area
 
 LIST = "/api/events/"
+MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+# Several tests put events at fixed dates: the whole module runs with the clock moved there.
+pytestmark = pytest.mark.time_machine(MONDAY_10)
 
 
 def detail(pk):
@@ -52,8 +55,7 @@ def test_lists_are_scoped_to_the_callers_area(api, staff, by_role, report):
 
 
 def test_list_rows_are_compact_with_local_times(api, staff, report):
-    now = dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
-    a = report(now=now)
+    a = report(now=MONDAY_10)
     row = api(staff["leader_a"]).get(LIST).json()["results"][0]
     assert set(row) == {"id", "number", "category", "category_name", "urgency", "status", "level", "grid", "area",
                         "department", "assignee", "reported_at", "due_at", "clock", "lon", "lat", "version"}
@@ -113,7 +115,7 @@ def test_filters(api, tree, staff, report):
 # --- detail ----------------------------------------------------------------------------------
 
 def test_detail_has_timeline_clock_due_time_and_the_callers_buttons(api, staff, by_role, report):
-    event = report(now=dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ), reporter_phone="13812345678")
+    event = report(now=MONDAY_10, reporter_phone="13812345678")
     body = api(staff["leader_a"]).get(detail(event.pk)).json()
     assert body["number"] == event.number and body["status"] == State.ASSIGNED and body["clock"] == "green"
     assert body["due_at"] == "2026-11-30T10:00:00+08:00"

@@ -4,6 +4,7 @@ never stale, and the hand-built response is exactly what ReportedSerializer woul
 import datetime as dt
 import uuid
 
+import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -15,6 +16,8 @@ from gridmap.events.workflow import State
 
 URL = "/api/events/report/"
 MONDAY_10 = dt.datetime(2026, 11, 23, 10, 0, tzinfo=TZ)
+# The data sit at fixed dates: the whole module runs with the clock moved there.
+pytestmark = pytest.mark.time_machine(MONDAY_10)
 
 # What one report costs, measured inside the test's transaction (savepoints where production has
 # BEGIN/COMMIT), the caches warm: session, user, category (the request); resend check, placement
