@@ -4,11 +4,15 @@ building or a line facility it is derived from the geometry by the database) and
 set by database triggers (see gridmap/grids/geocoding.sql)."""
 from django.conf import settings
 from django.contrib.gis.db import models
-from django.core.validators import MinValueValidator
+import math
+
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.core.validators import validate_credit_code
+
+METRES_PER_FLOOR = 3.0  # a storey's height where only a building's height is known (and on the 2.5D map)
 
 
 class Located(models.Model):
@@ -36,11 +40,14 @@ class Building(Located):
     """A building (楼栋) with its footprint; the unit of '房进格'."""
 
     code = models.CharField(_("building code (楼栋编码)"), max_length=40, unique=True)
-    name = models.CharField(_("name / number (楼号)"), max_length=100)
+    name = models.CharField(_("name / number (楼号)"), max_length=100, blank=True)  # most surveyed footprints have none
     address = models.CharField(_("standard address (标准地址)"), max_length=200, blank=True)
     footprint = models.MultiPolygonField(_("footprint"), srid=4326, null=True, blank=True)
     use = models.CharField(_("use"), max_length=12, choices=BuildingUse.choices, default=BuildingUse.RESIDENTIAL)
-    floors_above = models.PositiveSmallIntegerField(_("floors above ground"), default=1, validators=[MinValueValidator(1)])
+    floors_above = models.FloatField(
+        _("floors above ground"), null=True, blank=True, validators=[MinValueValidator(0), MaxValueValidator(300)],
+        help_text=_("as recorded: 3.5 for three storeys and a half storey; empty when unknown"),
+    )
     floors_below = models.PositiveSmallIntegerField(_("floors below ground"), default=0)
     units = models.PositiveSmallIntegerField(_("units / entrances (单元)"), default=1, validators=[MinValueValidator(1)])
     rooms_per_floor = models.PositiveSmallIntegerField(_("rooms per floor per unit"), default=2)
@@ -58,7 +65,17 @@ class Building(Located):
         ordering = ["code"]
 
     def __str__(self):
-        return f"{self.name} ({self.code})"
+        return self.label if self.label == self.code else f"{self.label} ({self.code})"
+
+    @property
+    def label(self) -> str:
+        """What a building is called on screen: its name, else its address, else its code."""
+        return self.name or self.address or self.code
+
+    @property
+    def whole_floors(self) -> int | None:
+        """The storeys the floor table shows: a half storey counts as one (3.5 → 4); None when unknown."""
+        return None if self.floors_above is None else math.ceil(self.floors_above)
 
 
 class DwellingUse(models.TextChoices):
@@ -93,7 +110,7 @@ class Dwelling(models.Model):
         constraints = [models.UniqueConstraint(fields=["building", "unit", "room"], name="unique_room_in_unit")]
 
     def __str__(self):
-        return f"{self.building.name} {self.unit}单元 {self.room}"
+        return f"{self.building.label} {self.unit}单元 {self.room}"
 
 
 class RegistrationStatus(models.TextChoices):

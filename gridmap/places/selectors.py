@@ -6,9 +6,10 @@ from django.contrib.gis.geos import Polygon
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
-    Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When,
+    Case, CharField, Count, Exists, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When,
 )
-from django.db.models.functions import Coalesce
+from django.db.models.functions import Coalesce, NullIf
+from django.utils.translation import gettext as _
 
 from gridmap.core import clock
 from gridmap.core.geojson import feature_collection
@@ -28,12 +29,19 @@ def buildings_in_bbox(user, bbox: tuple[float, float, float, float]) -> QuerySet
     return buildings(user).filter(footprint__intersects=box)
 
 
+def label() -> Coalesce:
+    """SQL for Building.label: the name, else the address, else the code (most surveyed footprints
+    have no name)."""
+    return Coalesce(NullIf(F("name"), Value("")), NullIf(F("address"), Value("")), F("code"), output_field=CharField())
+
+
 def building_layer(user, bbox: tuple[float, float, float, float]) -> str:
-    """Building footprints in a box as GeoJSON, with only the properties the map draws (height_m,
-    when recorded, sets the 2.5D height; floors × 3 m otherwise)."""
+    """Building footprints in a box as GeoJSON, with only the properties the map draws: name is the
+    building's label (name, else address, else code); height_m, when recorded, sets the 2.5D
+    height, floors × 3 m otherwise; floors_above is null when unknown and may be fractional (3.5)."""
     return feature_collection(
         buildings_in_bbox(user, bbox), "footprint",
-        {"id": "id", "code": "code", "name": "name", "floors_above": "floors_above", "height_m": "height_m",
+        {"id": "id", "code": "code", "name": label(), "floors_above": "floors_above", "height_m": "height_m",
          "use": "use", "grid": "grid__code"},
     )
 
@@ -56,14 +64,17 @@ def tile_bounds(z: int, x: int, y: int) -> tuple[float, float, float, float]:
 
 def building_tile(user, z: int, x: int, y: int) -> bytes:
     """The visible buildings meeting tile z/x/y as one MVT layer "buildings": feature id = the
-    building's id; properties floors_above, height_m, use (what the map draws) and, from tile
-    zoom TILE_NAMES_FROM_ZOOM, code and name (the tooltip's; at the widest zoom they would double
-    a dense view's bytes). Footprints are not clipped at the tile edge, so a building that
+    building's id; properties floors_above (absent when unknown; 3.5 for a half storey), height_m,
+    use (what the map draws) and, from tile zoom TILE_NAMES_FROM_ZOOM, code and name (the tooltip's:
+    the building's label, name else address else code; at the widest zoom they would double a
+    dense view's bytes). Footprints are not clipped at the tile edge, so a building that
     straddles tiles comes whole in each and the page, which draws it once by id, extrudes it
     without seams."""
     named = z >= TILE_NAMES_FROM_ZOOM
     columns = ["id", "floors_above", "height_m", "use", *(["code", "name"] if named else [])]
-    qs = buildings_in_bbox(user, tile_bounds(z, x, y)).values(*columns, "footprint")
+    qs = buildings_in_bbox(user, tile_bounds(z, x, y))
+    qs = qs.values("id", "floors_above", "height_m", "use", *(["code"] if named else []), "footprint",
+                   **({"label": label()} if named else {}))
     try:
         sql, params = qs.query.sql_with_params()
     except EmptyResultSet:  # scope() gave nothing (a user with no area): an empty tile
@@ -71,7 +82,7 @@ def building_tile(user, z: int, x: int, y: int) -> bytes:
     tile = f"""
         SELECT ST_AsMVT(t, 'buildings', {TILE_EXTENT}, 'geom', 'id')
         FROM (
-            SELECT {", ".join(f"b.{c}" for c in columns)},
+            SELECT {", ".join("b.label AS name" if c == "name" else f"b.{c}" for c in columns)},
                    ST_AsMVTGeom(ST_Transform(b.footprint, 3857), ST_TileEnvelope(%s, %s, %s),
                                 {TILE_EXTENT}, 0, false) AS geom  -- unclipped: no buffer
             FROM ({sql}) b
@@ -119,11 +130,16 @@ def dwellings(user) -> QuerySet[Dwelling]:
 
 def building_card(building: Building) -> dict:
     grid = building.grid
+    floors = building.floors_above
     return {
-        "id": building.pk, "code": building.code, "name": building.name, "address": building.address,
+        "id": building.pk, "code": building.code, "name": building.name, "label": building.label,
+        "address": building.address,
         "point": building.footprint and building.footprint.point_on_surface.coords,  # where the map flies to
         "use": building.use, "use_label": building.get_use_display(),
-        "floors_above": building.floors_above, "floors_below": building.floors_below,
+        # as recorded (3.5: a half storey), a whole number as such; None when unknown
+        "floors_above": int(floors) if floors is not None and floors.is_integer() else floors,
+        "floors_above_label": _("floors unknown") if floors is None else f"{floors:g}",
+        "floors_below": building.floors_below,
         "units": building.units, "rooms_per_floor": building.rooms_per_floor,
         "height_m": building.height_m, "year_built": building.year_built,
         "property_manager": building.property_manager,
@@ -176,16 +192,19 @@ TAGS = ("floating", "special", "welfare", "elderly_alone")
 
 def floor_table(user, pk: int, today: dt.date | None = None) -> dict:
     """A building's card and its floor table (楼盘表), top floor first; cells are floor × unit
-    and hold the dwellings with their tags, plus totals for the legend. Two queries.
-    Raises Building.DoesNotExist outside the caller's area."""
+    and hold the dwellings with their tags, plus totals for the legend. Two queries. When the
+    floors above ground are unknown, only the floors dwellings are on (and those below ground) are
+    listed and `floors_note` says why; else it is None. Raises Building.DoesNotExist outside the
+    caller's area."""
     building = buildings(user).select_related("grid__leader", "building_head").get(pk=pk)
     rows = list(tagged_dwellings(user, building, today).values(
         "id", "unit", "floor", "room", "use", "area_m2", "n_households", "n_residents", "n_floating",
         "has_welfare", "elderly_alone", *(["has_special"] if user.sees_sensitive else []),
     ))
     labels = dict(DwellingUse.choices)
-    # Declared floors (no floor 0) and units, plus any a dwelling is recorded on.
-    floors = set(range(1, building.floors_above + 1)) | set(range(-building.floors_below, 0)) | {r["floor"] for r in rows}
+    # Declared floors (no floor 0; a half storey is a floor: 3.5 → 4; none when unknown) and units,
+    # plus any a dwelling is recorded on.
+    floors = set(range(1, (building.whole_floors or 0) + 1)) | set(range(-building.floors_below, 0)) | {r["floor"] for r in rows}
     units = sorted(set(range(1, building.units + 1)) | {r["unit"] for r in rows})
     cells = {(f, u): [] for f in floors for u in units}
     totals = {"dwellings": len(rows), **{use: 0 for use in DwellingUse.values},
@@ -215,4 +234,6 @@ def floor_table(user, pk: int, today: dt.date | None = None) -> dict:
         ],
         "totals": totals,
         "sensitive": user.sees_sensitive,
+        "floors_note": None if building.floors_above is not None else _(
+            "The number of floors is not recorded: the table shows only the floors dwellings are on."),
     }

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 from django.conf import settings
+from django.utils import translation
 
 _SEVERAL = re.compile(r"[;,，；/、|]")
 _CJK_IN_LABEL = re.compile(r"\(([^)]*)\)")
@@ -66,6 +67,43 @@ def parse_float(s: pd.Series, lo: float | None = None):
     return num.where(errors.isna()).astype("Float64"), errors
 
 
+_NUMBER_UNIT = re.compile(r"^\s*([-+]?\d+(?:\.\d*)?|[-+]?\.\d+)\s*(?:m|米|层|f|floors?|levels?)?\s*$", re.IGNORECASE)
+
+
+def parse_measure(s: pd.Series, lo: float, hi: float, what: str):
+    """A non-negative quantity as a float: typed numbers from GIS files as they are; text may carry
+    a unit ("12 m", "12米", "6层", "6F") and, as OpenStreetMap tags do, several values ("3;4"),
+    of which the largest is taken. Fractions are kept (3.5 levels: a half storey)."""
+    errors = _no_errors(s)
+    if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+        num = s.astype("Float64")
+    else:
+        raw = text(s)
+
+        def one(cell: str):
+            parts = [p for p in re.split(r"[;；,，/|、]", cell) if p.strip()]
+            found = [_NUMBER_UNIT.match(p) for p in parts]
+            if not parts or not all(found):
+                return None
+            return max(float(m.group(1)) for m in found)
+
+        num = raw.map(lambda v: pd.NA if v == "" else one(v)).astype("Float64")
+        bad = (raw != "") & num.isna()
+        errors[bad] = f"not a {what} (" + raw[bad] + ")"
+    _bounds(num, errors, lo, hi)
+    return num.where(errors.isna()), errors
+
+
+def parse_levels(s: pd.Series):
+    """Floors (levels) as OpenStreetMap and surveys give them: 6, 3.5, "3;4" (→ 4), "6层"."""
+    return parse_measure(s, 0, 300, "number of floors")
+
+
+def parse_height(s: pd.Series):
+    """A height in metres: 18, 18.5, "18 m", "18米"."""
+    return parse_measure(s, 0, 1000, "height in metres")
+
+
 def parse_date(s: pd.Series):
     raw = text(s).str.replace(r"[年月/.]", "-", regex=True).str.replace("日", "", regex=False)
     d = pd.to_datetime(raw.where(raw != ""), errors="coerce", format="mixed")
@@ -101,13 +139,22 @@ def parse_bool(s: pd.Series):
 
 
 def choice_lookup(choices) -> dict[str, str]:
-    """Accept a choice by its value, its full label or the Chinese term in the label's brackets."""
+    """Accept a choice by its value, its full label or the Chinese term in the label's brackets,
+    whatever the active language: the source label ("community (社区/村)") and the label as
+    translated ("社区/村", each term of it too) both count."""
     lookup = {}
     for value, label in choices:
         lookup[str(value).lower()] = value
-        lookup[str(label).lower()] = value
-        for inner in _CJK_IN_LABEL.findall(str(label)):
-            for term in re.split(r"[/、]", inner):
+        with translation.override(None):
+            source = str(label)
+        shown = str(label)
+        lookup[source.lower()] = value
+        lookup.setdefault(shown.lower(), value)
+        terms = [t for inner in _CJK_IN_LABEL.findall(source) + _CJK_IN_LABEL.findall(shown) for t in re.split(r"[/、]", inner)]
+        if shown != source:
+            terms += re.split(r"[/、]", _CJK_IN_LABEL.sub("", shown))
+        for term in terms:
+            if term.strip():
                 lookup.setdefault(term.strip().lower(), value)
     return lookup
 

@@ -1,16 +1,20 @@
 """The table of registers: one entry per KIND says which file columns feed which fields, how
 references are found, which geometry is read and how rows are identified. Everything else —
 reading, validation, loading, export — is shared code in `services` and `export`."""
+import hashlib
+import math
+import re
 from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+import shapely
 from django.core.exceptions import ValidationError
 
 from gridmap.core.validators import parse_citizen_id, validate_credit_code
 from gridmap.grids.models import Area
 from gridmap.people.models import Household, IdType, Person, Relation, Visit
-from gridmap.places.models import Building, Dwelling, Facility, Organisation, RentedDwelling
+from gridmap.places.models import METRES_PER_FLOOR, Building, BuildingUse, Dwelling, Facility, Organisation, RentedDwelling
 
 from . import parsing
 from .loaders import load_areas, load_households
@@ -88,6 +92,79 @@ def _try_citizen_id(value: str):
         return "; ".join(str(m) for m in exc.messages) + hint
 
 
+# OpenStreetMap `building=*` values → a building's use; others ("yes", "garage", "roof"…) keep the default.
+OSM_USES = {
+    **dict.fromkeys(["apartments", "residential", "house", "detached", "semidetached_house", "terrace",
+                     "dormitory", "bungalow", "farm"], BuildingUse.RESIDENTIAL),
+    **dict.fromkeys(["commercial", "retail", "office", "supermarket", "hotel", "kiosk", "shop"], BuildingUse.COMMERCIAL),
+    **dict.fromkeys(["industrial", "warehouse", "factory", "manufacture"], BuildingUse.INDUSTRIAL),
+    **dict.fromkeys(["public", "civic", "government", "school", "kindergarten", "university", "college",
+                     "hospital", "clinic", "train_station", "transportation", "temple", "church", "mosque",
+                     "sports_hall", "fire_station", "police"], BuildingUse.PUBLIC),
+}
+_OSM_ID = re.compile(r"(?:(node|way|relation|[nwr])\s*/?\s*)?(\d+)", re.IGNORECASE)
+
+
+def _osm_code(osm_id: str, osm_type: str, way_id: str, bare_is_relation: bool) -> str | None:
+    """A stable building code from an OpenStreetMap id: "osm-w123" for way 123 ("way/123",
+    "w123", or 123 with osm_type "way"; a bare number is a way, except in a file with an
+    osm_way_id column, GDAL's OSM layer, where a bare osm_id is a relation). Raises ValueError."""
+    if way_id:
+        if not way_id.isdigit():
+            raise ValueError(f"not an OpenStreetMap way id ({way_id})")
+        return f"osm-w{int(way_id)}"
+    if not osm_id:
+        return None
+    m = _OSM_ID.fullmatch(osm_id.strip())
+    if not m:
+        raise ValueError(f"not an OpenStreetMap id ({osm_id}); give way/123, w123 or 123")
+    kind = (m.group(1) or osm_type or ("relation" if bare_is_relation else "way")).strip().lower()[:1]
+    if kind not in ("n", "w", "r"):
+        raise ValueError(f"not an OpenStreetMap element type ({osm_type}); give node, way or relation")
+    return f"osm-{kind}{int(m.group(2))}"
+
+
+def geometry_code(ewkb_hex: str) -> str:
+    """A stable code for a footprint with no code and no OSM id: "geo-" and 16 hex digits of a hash
+    of the WGS84 footprint, normalised and rounded to 1e-7° (about 1 cm), so the same footprint
+    gives the same code in every import (a re-import updates it) and a moved one a new code."""
+    geom = shapely.normalize(shapely.set_precision(shapely.from_wkb(ewkb_hex), 1e-7))
+    digest = hashlib.sha1(shapely.to_wkb(geom, output_dimension=2, byte_order=1, include_srid=False)).hexdigest()
+    return f"geo-{digest[:16]}"
+
+
+def _check_buildings(v: pd.DataFrame, present: set[str]):
+    """Real registers as they come: floors from the height where no levels are given (about 3 m a
+    storey; else unknown), a use from an OSM building tag where the file has no use, and a code
+    where the row has none: from its OSM id, else from its footprint (see geometry_code)."""
+    issues = []
+    height = v["height_m"]
+    guess = height.map(lambda h: pd.NA if pd.isna(h) or h <= 0 else float(max(1, math.floor(h / METRES_PER_FLOOR + 0.5))))
+    fill = v["floors_above"].isna() & guess.notna()
+    if fill.any():
+        v.loc[fill, "floors_above"] = guess[fill]
+        present.add("floors_above")
+    if "osm_building" in present and "use" not in present:
+        tagged = v["osm_building"].str.lower().map(OSM_USES)
+        v["use"] = tagged.where(tagged.notna(), v["use"])
+        present.add("use")
+    need = v["code"].isna()
+    osm = pd.Series(pd.NA, index=v.index, dtype=object)
+    why = pd.Series(pd.NA, index=v.index, dtype=object)
+    bare_is_relation = "osm_way_id" in present
+    for i in v.index[need]:
+        try:
+            osm[i] = _osm_code(v.at[i, "osm_id"], v.at[i, "osm_type"], v.at[i, "osm_way_id"], bare_is_relation)
+        except ValueError as exc:
+            why[i] = str(exc)
+    issues.append((why.notna(), "osm_id", why))
+    v.loc[osm.notna(), "code"] = osm[osm.notna()]
+    by_shape = need & osm.isna() & why.isna() & v["_geom"].notna()
+    v.loc[by_shape, "code"] = v.loc[by_shape, "_geom"].map(geometry_code)
+    issues.append((v["code"].isna() & why.isna(), "code", "missing, and no OpenStreetMap id or footprint to derive one from"))
+    return issues
+
+
 def _check_rented(v: pd.DataFrame, present: set[str]):
     return [(_before(v, "lease_end", "lease_start"), "lease_end", "before the lease start")]
 
@@ -144,11 +221,12 @@ REGISTERS: dict[str, Register] = {r.kind: r for r in [
     ),
     Register(
         "buildings", Building,
-        [Col("code"), Col("name"), Col("address"), Col("use"), Col("floors_above", required=True, aliases=("floors",)),
-         Col("floors_below"), Col("units"), Col("rooms_per_floor"), Col("height_m"), Col("year_built"),
-         Col("property_manager")],
-        geometry=Geom("footprint", POLYGONS),
-        key=("code",), conflict="(code)", bulk=True,
+        [Col("code", required=False), Col("name"), Col("address"), Col("use"),
+         Col("floors_above", aliases=("floors",), parse=parsing.parse_levels),
+         Col("floors_below"), Col("units"), Col("rooms_per_floor"), Col("height_m", parse=parsing.parse_height),
+         Col("year_built"), Col("property_manager")],
+        geometry=Geom("footprint", POLYGONS), extra=("osm_id", "osm_type", "osm_way_id", "osm_building"),
+        key=("code",), conflict="(code)", bulk=True, check=_check_buildings,
     ),
     Register(
         "dwellings", Dwelling,

@@ -13,8 +13,9 @@ from django.db import DatabaseError, connection, transaction
 
 from gridmap.core import geo
 from . import parsing
+from .columns import apply_mapping, destinations
 from .loaders import load_rows
-from .reading import FileRefused, read
+from .reading import LAT_HEADERS, LON_HEADERS, WKT_HEADERS, FileRefused, read
 from .registers import REGISTERS
 from .spec import Register, parser_for
 
@@ -38,6 +39,7 @@ class ImportReport:
     read: int = 0
     loaded: int = 0
     issues: list[Issue] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)  # the file's columns that fed nothing
 
     @property
     def errors(self) -> list[Issue]:
@@ -86,8 +88,9 @@ class _Rows:
 
 @transaction.atomic
 def import_file(kind: str, path, *, crs: str | None = None, gcj02: bool = False, strict: bool = False,
-                layer: str | None = None, on_step=None) -> ImportReport:
-    """Import FILE into register KIND; see the import_data command for the options.
+                layer: str | None = None, columns: str | None = None, mapping=(), on_step=None) -> ImportReport:
+    """Import FILE into register KIND; see the import_data command for the options. `columns` names
+    a preset column mapping ("osm"), `mapping` gives "SOURCE=DESTINATION" items (see `columns`).
     `on_step(name)` is called after each stage: read, validated, loaded (progress bars)."""
     on_step = on_step or (lambda name: None)
     reg = REGISTERS[kind]
@@ -95,7 +98,9 @@ def import_file(kind: str, path, *, crs: str | None = None, gcj02: bool = False,
     on_step("read")
     report = ImportReport(kind, Path(path).name, read=len(src.frame))
     rows = _Rows(report, src.rows, src.frame)
+    consumed = apply_mapping(reg, src.frame, columns, mapping) if columns or mapping else set()
     present = _rename_aliases(reg, src.frame)
+    report.ignored = _ignored(reg, src, present, consumed)
     _require_columns(reg, src, present)
     values = _parse(reg, src.frame, present, rows)
     values["_geom"] = _geometry(reg, src, crs, gcj02, rows) if reg.geometry else None
@@ -140,6 +145,15 @@ def _rename_aliases(reg: Register, frame: pd.DataFrame) -> set[str]:
     return set(frame.columns)
 
 
+def _ignored(reg: Register, src, present: set[str], consumed: set[str]) -> list[str]:
+    """Columns of the file that feed nothing (a hint that a --map is missing)."""
+    known = set(destinations(reg)) | consumed | {"grid_code"}  # export_data adds the grid's code
+    if src.tabular:
+        known |= {*WKT_HEADERS, *LON_HEADERS, *LAT_HEADERS}
+    known |= {a for c in reg.columns for a in (*c.aliases, c.name[:10])} | {c[:10] for r in reg.refs for c in r.columns}
+    return sorted(present - known)
+
+
 def _required(reg: Register, col) -> bool:
     if col.required is not None:
         return col.required
@@ -177,6 +191,8 @@ def _parse(reg: Register, frame: pd.DataFrame, present: set[str], rows: _Rows) -
         elif f is not None and f.blank and not f.null:  # blank text fields are '' in Django, never NULL
             values = values.where(~empty, "")
         out[col.name] = values.astype(object)
+    for c in reg.extra:
+        out[c] = parsing.text(frame[c]) if c in present else blank
     for ref in reg.refs:
         for c in ref.columns:
             if c in out:

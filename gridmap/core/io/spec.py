@@ -61,11 +61,13 @@ class Register:
     columns: list[Col]
     refs: list[Ref] = field(default_factory=list)
     geometry: Geom | None = None
+    extra: tuple[str, ...] = ()        # other columns read as text for `check` (OSM ids), never stored
     key: tuple[str, ...] = ()          # file columns identifying a row: duplicates refused, upsert target
     conflict: str = ""                 # SQL ON CONFLICT target matching `key`
     bulk: bool = False                 # load with triggers aside, placed set-based
     point_sql: str = "ST_PointOnSurface(_geom)"  # a bulk row's point, as its trigger would set it
-    # row rules on parsed values (may also normalise them): [(bad-row mask, field, reason), ...]
+    # row rules on parsed values (may also normalise or derive them, adding a derived column to
+    # `present` so an update writes it): [(bad-row mask, field, reason), ...]
     check: Callable[[pd.DataFrame, set], list[tuple[pd.Series, str, object]]] | None = None
     load: Callable | None = None       # replaces the generic COPY + INSERT (areas, households)
     export_sql: str = ""               # replaces the generic export query

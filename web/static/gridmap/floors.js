@@ -12,6 +12,8 @@ const TAGS = ["floating", "special", "welfare", "elderly_alone"];
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const dash = (v) => (v === null || v === undefined || v === "" ? "—" : v);
 const fmt = (template, n) => String(template).replace("{n}", n);
+// Most surveyed footprints have no name: a building is called by its address, else its code.
+const buildingName = (b) => b.label || b.name || b.address || b.code;
 
 export function createFloorPanel(config) {
   const T = config.text;
@@ -64,7 +66,7 @@ export function createFloorPanel(config) {
   // --- building: card, legend with counts, floors × units table --------------------------------
   function renderBuilding(data) {
     const b = data.building;
-    title.textContent = b.name;
+    title.textContent = buildingName(b);
     const grid = b.grid ? `${b.grid.name} (${b.grid.code})` : T.unassigned;
     const floors = data.floors.length;
     const count = data.totals.dwellings;
@@ -76,7 +78,7 @@ export function createFloorPanel(config) {
       `<td>${c.dwellings.map(cellButton).join("")}</td>`).join("")}</tr>`).join("");
     body.innerHTML = `
       ${table([[T.code, b.code], [T.address, b.address], [T.use, b.use_label],
-        [T.floorsAboveBelow, `${b.floors_above} / ${b.floors_below}`], [T.units, b.units], [T.roomsPerFloor, b.rooms_per_floor],
+        [T.floorsAboveBelow, `${b.floors_above_label ?? b.floors_above} / ${b.floors_below}`], [T.units, b.units], [T.roomsPerFloor, b.rooms_per_floor],
         [T.yearBuilt, b.year_built], [T.propertyManager, b.property_manager], [T.buildingHead, b.building_head],
         [T.gridCode, grid], [T.leader, b.grid?.leader || T.noLeader]])}
       <section class="gm-legend" aria-label="${esc(T.legend)}">
@@ -85,6 +87,7 @@ export function createFloorPanel(config) {
         <ul>${legendUses}</ul><ul>${legendTags}</ul>
         ${data.sensitive ? "" : `<p class="gm-note">${esc(T.specialHidden)}</p>`}
       </section>
+      ${data.floors_note ? `<p class="gm-note" data-floors-unknown>${esc(data.floors_note)}</p>` : ""}
       <div class="gm-floors-wrap"><table class="gm-floors" data-floors="${floors}" data-dwellings="${count}">
         <caption>${esc(T.floorTable)}</caption><thead><tr><th></th>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
     body.querySelectorAll("button.gm-dw").forEach((btn) => btn.addEventListener("click", () => {
@@ -150,7 +153,7 @@ export function createFloorPanel(config) {
 
   function renderDwelling(data) {
     const d = data.dwelling;
-    title.textContent = `${data.building.name} ${fmt(T.unitN, d.unit)} ${d.room}`;
+    title.textContent = `${buildingName(data.building)} ${fmt(T.unitN, d.unit)} ${d.room}`;
     const r = data.rental;
     const homes = data.households.map((h) => `<section class="gm-household" data-id="${h.id}">
         <h3>${esc(T.household)} ${esc(h.number)} <small>${esc(h.kind_label)}</small></h3>${members(h.members, data.sensitive)}</section>`).join("");
@@ -178,7 +181,7 @@ export function createFloorPanel(config) {
         [T.residence, p.residence_label], [T.ethnicity, p.ethnicity], [T.registeredResidence, p.registered_residence],
         [T.origin, p.origin], [T.arrived, p.arrived_on], [T.stayUntil, p.stay_until],
         [T.partyMember, p.party_member ? T.yes : T.no], [T.volunteer, p.volunteer ? T.yes : T.no],
-        [T.dwelling, d ? `${d.building.name} ${fmt(T.unitN, d.unit)} ${d.room}` : null],
+        [T.dwelling, d ? `${buildingName(d.building)} ${fmt(T.unitN, d.unit)} ${d.room}` : null],
         [T.household, h ? `${h.number} · ${h.relation_label}` : null]])}
       ${h ? `<h3>${esc(T.members)}</h3><ul class="gm-records">${h.members.map((m) => `<li>${esc(m.relation_label)} · ${esc(m.name)}</li>`).join("")}</ul>` : ""}
       <h3>${esc(T.employment)}</h3>${p.employment.length ? records(p.employment, (e) => esc(job(e))) : `<p class="gm-note">${esc(T.none)}</p>`}

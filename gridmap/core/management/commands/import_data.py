@@ -3,6 +3,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from gridmap.core.geo import GeoError
+from gridmap.core.io.columns import PRESETS
 from gridmap.core.io.reading import FileRefused
 from gridmap.core.io.registers import REGISTERS
 from gridmap.core.io.services import ImportRefused, import_file
@@ -16,7 +17,11 @@ class Command(BaseCommand):
         "names are those export_data writes. Rows with errors are not loaded and are listed (row as seen in "
         "the file: the line for CSV/XLSX, the feature number for GIS files); the good rows are loaded. Rows "
         "are matched on their natural key (code, ID number, building_code/unit/room…) and updated if they "
-        "exist. The whole import is one transaction: if it fails, nothing is stored."
+        "exist. The whole import is one transaction: if it fails, nothing is stored. Buildings need only a "
+        "footprint: with no code one is derived (osm-w123 from an OpenStreetMap id, else geo-<hash of the "
+        "footprint>, the same in every import); with no name the map shows the address or code; floors may be "
+        "3.5 or '3;4' (the largest), else come from height_m at about 3 m a floor, else stay unknown. "
+        "Other headers: --map SOURCE=DESTINATION, or --columns osm for OpenStreetMap tags (see gis_data/README.md)."
     )
 
     def add_arguments(self, parser):
@@ -29,14 +34,23 @@ class Command(BaseCommand):
         parser.add_argument("--strict", action="store_true", help="refuse the whole file if any row is bad")
         parser.add_argument("--layer", help="layer of a multi-layer GeoPackage, or sheet of an XLSX workbook")
         parser.add_argument("--errors", metavar="REPORT.csv", help="write every refused or repaired row to this CSV")
+        parser.add_argument("--columns", choices=sorted(PRESETS), help="a preset column mapping: osm reads the "
+                            "OpenStreetMap tags of building footprints: " + ", ".join(
+                                f"{s}→{d}" for s, d in PRESETS["osm"]["buildings"]))
+        parser.add_argument("--map", action="append", default=[], metavar="SOURCE=DESTINATION",
+                            help="read the file's column SOURCE as DESTINATION (repeatable), e.g. --map "
+                            "building:levels=floors_above --map 名称=name; several sources for one destination: the "
+                            "first non-empty wins; SOURCE a+b joins two columns (addr:street+addr:housenumber=address); "
+                            "overrides the preset's sources for DESTINATION")
 
-    def handle(self, kind, file, crs, gcj02, strict, layer, errors, **options):
+    def handle(self, kind, file, crs, gcj02, strict, layer, errors, columns, map, **options):
         with tqdm(total=3, desc=f"import {kind}", unit="stage", disable=options["verbosity"] < 1, file=self.stderr) as bar:
             def step(name):
                 bar.set_postfix_str(name)
                 bar.update()
             try:
-                report = import_file(kind, file, crs=crs, gcj02=gcj02, strict=strict, layer=layer, on_step=step)
+                report = import_file(kind, file, crs=crs, gcj02=gcj02, strict=strict, layer=layer,
+                                     columns=columns, mapping=map, on_step=step)
             except ImportRefused as exc:
                 if errors:
                     exc.report.write_csv(errors)
@@ -47,6 +61,8 @@ class Command(BaseCommand):
             report.write_csv(errors)
         self.stdout.write(f"{kind}: read {report.read}, loaded {report.loaded}, "
                           f"refused {len(report.errors)} row(s), repaired {len(report.repairs)}")
+        if report.ignored:
+            self.stdout.write(f"  columns not read: {', '.join(report.ignored)} (--map SOURCE=DESTINATION reads one)")
         for issue in report.issues[:20]:
             what = "repaired" if issue.repaired else "refused"
             at = f" at {issue.coordinate}" if issue.coordinate else ""
