@@ -14,6 +14,7 @@ from gridmap.places import selectors as place_selectors
 
 from . import selectors
 from .models import Level
+from .patch import OVERVIEW_OUTLINE, area_overview
 
 GEOJSON = "application/geo+json"
 
@@ -44,10 +45,16 @@ BUILDING_TILE_ZOOMS = range(14, 17)
 
 @geojson_view
 def areas(request):
-    """GET ?level=district|street|community|grid[&layer=code] → the visible areas of that level."""
+    """GET ?level=district|street|community|grid[&layer=code] → the visible areas of that level.
+    GET ?level=district|street|community&overview=1 → the same areas for the low zooms: simplified
+    outlines, each with its counts, a label point and its bbox (grids.patch.area_overview)."""
     level = request.query_params.get("level", Level.GRID)
     if level not in Level.values:
         raise ValidationError({"level": f"one of {', '.join(Level.values)}"})
+    if request.query_params.get("overview") in ("1", "true"):
+        if level not in OVERVIEW_OUTLINE:
+            raise ValidationError({"overview": f"for the levels {', '.join(OVERVIEW_OUTLINE)} only"})
+        return HttpResponse(area_overview(request.user, level), content_type=GEOJSON)
     body = selectors.area_layer(request.user, level, request.query_params.get("layer") or None)
     return HttpResponse(body, content_type=GEOJSON)
 

@@ -10,18 +10,24 @@ aggregate query in SQL over the caller's scoped rows:
   role that may see them counts every such member of the area; any other role (a grid worker)
   only the members they are the responsible worker for, which they know already;
 - unread inbox messages, and the due list: open events assigned to the caller, soonest due first.
+
+The same counts per district or street (area_overview) label the map's low zooms, where grids
+and buildings are too small to draw.
 """
 import datetime as dt
 
 from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from gridmap.core import clock
+from gridmap.core.geojson import EMPTY
 from gridmap.core.scoping import scope
 
-from .selectors import visible_extent
+from .models import Level
+from .selectors import visible_areas, visible_extent
 
 DUE_LIST = 10
 
@@ -124,6 +130,87 @@ def patch_summary(user, now: dt.datetime | None = None) -> dict:
         **due_list(user, now),
         "sensitive": user.sees_sensitive,
     }
+
+
+# How far each level's overview outline may stray from the boundary (degrees: about 100 m and 10 m,
+# under a pixel at the zooms they are drawn at, map.js OVERVIEW_ZOOM), and the decimals sent.
+OVERVIEW_OUTLINE = {Level.DISTRICT: (0.001, 4), Level.STREET: (0.0001, 5), Level.COMMUNITY: (0.00005, 5)}
+OVERVIEW_COUNTS = ("grids", "households", "people", "events", "overdue")
+
+
+def _sql(qs):
+    """(sql, params) of a queryset, or None when it is empty by construction (scope() → none())."""
+    from django.core.exceptions import EmptyResultSet
+
+    try:
+        return qs.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
+def overview_counts(user, now: dt.datetime) -> dict:
+    """Per kind, a scoped queryset of (grid id, count) rows: primary-layer grids, households,
+    people, open events and the overdue among them (an event by its grid, else its handling
+    area). Records outside every grid count nowhere."""
+    from gridmap.events.selectors import visible_events, with_clock
+    from gridmap.events.workflow import FINAL_STATES
+    from gridmap.people.selectors import households, persons
+
+    def per_grid(qs, at="grid_id"):
+        return qs.order_by().annotate(gm_at=F(at)).filter(gm_at__isnull=False).values("gm_at").annotate(gm_n=Count("id")).values_list("gm_at", "gm_n")
+
+    open_events = with_clock(visible_events(user).exclude(status__in=FINAL_STATES), now).annotate(
+        gm_place=Coalesce("grid_id", "area_id"))
+    return {
+        "grids": visible_areas(user).filter(level=Level.GRID, layer__is_primary=True).order_by().annotate(gm_n=Value(1)).values_list("id", "gm_n"),
+        "households": per_grid(households(user)),
+        "people": per_grid(persons(user)),
+        "events": per_grid(open_events, "gm_place"),
+        "overdue": per_grid(open_events.filter(clock="red"), "gm_place"),
+    }
+
+
+def area_overview(user, level: str, now: dt.datetime | None = None) -> str:
+    """The visible areas of `level` as a GeoJSON FeatureCollection text for the map's low zooms:
+    each outline simplified (ST_SimplifyPreserveTopology, OVERVIEW_OUTLINE) with its counts
+    (OVERVIEW_COUNTS, the caller's scoped records below it), a label point inside it and its
+    bounding box [w, s, e, n]. One statement: each kind is counted per grid first, and the few
+    hundred grid rows are then added up per area by path prefix."""
+    from django.db import connection
+
+    areas = _sql(visible_areas(user).filter(level=level, boundary__isnull=False).order_by().values("id"))
+    if areas is None:
+        return EMPTY
+    tolerance, decimals = OVERVIEW_OUTLINE[level]
+    parts, params = [], []
+    for kind, qs in overview_counts(user, now or clock.now()).items():
+        sql = _sql(qs)
+        if sql is not None:
+            parts.append(f"SELECT '{kind}' AS kind, c.grid_id, c.n FROM ({sql[0]}) AS c(grid_id, n)")
+            params += sql[1]
+    counts = " UNION ALL ".join(parts) or "SELECT NULL::text, NULL::int, NULL::bigint WHERE false"
+    totals = ", ".join(f"'{k}', COALESCE(sum(per.n) FILTER (WHERE per.kind = '{k}'), 0)" for k in OVERVIEW_COUNTS)
+    query = f"""
+        WITH a AS (SELECT id, code, name, level, path, boundary FROM grids_area WHERE id IN ({areas[0]})),
+        counted AS ({counts}),
+        per AS (
+            SELECT a.id, counted.kind, sum(counted.n) AS n
+            FROM counted JOIN grids_area g ON g.id = counted.grid_id JOIN a ON starts_with(g.path, a.path)
+            GROUP BY a.id, counted.kind)
+        SELECT json_build_object('type', 'FeatureCollection', 'features', COALESCE(json_agg(json_build_object(
+            'type', 'Feature', 'id', a.id,
+            'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(a.boundary, %s), %s)::json,
+            'properties', json_build_object(
+                'id', a.id, 'code', a.code, 'name', a.name, 'level', a.level,
+                'label', json_build_array(round(ST_X(a.point)::numeric, 5), round(ST_Y(a.point)::numeric, 5)),
+                'bbox', json_build_array(round(ST_XMin(a.boundary)::numeric, 5), round(ST_YMin(a.boundary)::numeric, 5),
+                                         round(ST_XMax(a.boundary)::numeric, 5), round(ST_YMax(a.boundary)::numeric, 5)),
+                'counts', (SELECT json_build_object({totals}) FROM per WHERE per.id = a.id))
+        ) ORDER BY a.code), '[]'::json))::text
+        FROM (SELECT a.*, ST_PointOnSurface(a.boundary) AS point FROM a) a"""
+    with connection.cursor() as cur:
+        cur.execute(query, [*areas[1], *params, tolerance, decimals])
+        return cur.fetchone()[0]
 
 
 def page_text() -> dict:
