@@ -6,16 +6,19 @@ import secrets
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
-from django.utils.translation import gettext_lazy as _
+from django.utils.timezone import localtime
+from django.utils.translation import gettext, gettext_lazy as _
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdmin
 
+from gridmap.core import clock
 from gridmap.core.admin import ReadOnly
 from gridmap.core.models import Role
 
-from . import selectors, services
-from .models import (ApiKey, CalendarDay, Category, Department, Duty, Event, EventAction, EventPhoto, Leave,
+from . import calendar, selectors, services
+from .models import (ApiKey, CalendarDay, CalendarYear, Category, Department, Duty, Event, EventAction, EventPhoto, Leave,
                      Notification, TimeLimit)
 from .workflow import Action
 
@@ -25,6 +28,39 @@ CLOCK_LABELS = {"green": _("in time (绿)"), "yellow": _("warning (黄)"), "red"
 
 def is_centre(user) -> bool:
     return user.is_active and (user.is_superuser or user.role == Role.CENTRE_ADMIN)
+
+
+def warn_missing_calendar(request) -> None:
+    """The banner: tell the centre, on the admin pages it starts from, which year deadlines need
+    has no holiday arrangement (calendar.missing_years), until the year is entered."""
+    if not is_centre(request.user):
+        return
+    missing = calendar.missing_years()
+    if missing:
+        messages.warning(request, gettext(
+            "The working-day calendar has no holiday arrangement for %(years)s: deadlines over it count "
+            "weekends only and are marked provisional. Enter the year with manage.py import_calendar "
+            "FILE.csv, or enter its days under calendar days and then add it under calendar years.")
+            % {"years": ", ".join(map(str, missing))})
+
+
+_admin_index = admin.site.index
+
+
+def _index_with_calendar_warning(request, extra_context=None):
+    warn_missing_calendar(request)
+    return _admin_index(request, extra_context)
+
+
+admin.site.index = _index_with_calendar_warning  # the page the centre lands on after signing in
+
+
+class CalendarWarning:
+    """A changelist that shows the banner."""
+
+    def changelist_view(self, request, extra_context=None):
+        warn_missing_calendar(request)
+        return super().changelist_view(request, extra_context)
 
 
 def handles_rosters(user) -> bool:
@@ -106,8 +142,9 @@ class YearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CentreEditable, admin.ModelAdmin):
-    """Holidays on weekdays and make-up working days on weekends, as published each year."""
+class CalendarDayAdmin(CalendarWarning, CentreEditable, admin.ModelAdmin):
+    """Local overrides of the chinesecalendar package, and the days of years the centre entered:
+    holidays on weekdays and make-up working days on weekends."""
 
     list_display = ["date", "weekday", "is_workday", "name"]
     list_filter = [YearFilter, "is_workday"]
@@ -119,6 +156,24 @@ class CalendarDayAdmin(CentreEditable, admin.ModelAdmin):
     @admin.display(description=_("weekday"))
     def weekday(self, obj):
         return "一二三四五六日"[obj.date.weekday()]
+
+
+@admin.register(CalendarYear)
+class CalendarYearAdmin(CalendarWarning, CentreEditable, admin.ModelAdmin):
+    """Years whose holiday arrangement the centre entered in full (manage.py import_calendar adds
+    one; after typing a year's days under calendar days, add its year here)."""
+
+    list_display = ["year", "source", "entered_by", "entered_at", "days"]
+    fields = ["year", "source", "entered_by", "entered_at"]
+    readonly_fields = ["entered_by", "entered_at"]
+
+    def save_model(self, request, obj, form, change):
+        obj.entered_by, obj.entered_at = request.user, clock.now()
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description=_("calendar days"))
+    def days(self, obj):
+        return CalendarDay.objects.filter(date__year=obj.year).count()
 
 
 @admin.register(Department)
@@ -286,18 +341,19 @@ class ReadOnlyPointWidget(LeafletAdminWidget):
 
 
 @admin.register(Event)
-class EventAdmin(LeafletGeoAdmin):
+class EventAdmin(CalendarWarning, LeafletGeoAdmin):
     """Events (事件) of the user's area, read-only: the workflow moves them (services.act)."""
 
-    list_display = ["number", "category", "status", "clock", "grid", "level", "assignee", "due_at", "reported_at"]
-    list_filter = ["status", ("category", admin.RelatedOnlyFieldListFilter), "level", "channel", ClockFilter, "urgency", "outside_grid"]
+    list_display = ["number", "category", "status", "clock", "grid", "level", "assignee", "due", "reported_at"]
+    list_filter = ["status", ("category", admin.RelatedOnlyFieldListFilter), "level", "channel", ClockFilter, "urgency", "outside_grid",
+                   "due_provisional"]
     search_fields = ["number", "address", "description"]
     list_select_related = ["category", "grid", "assignee"]
     date_hierarchy = "reported_at"
     fieldsets = [
         (None, {"fields": ["number", "category", "urgency", "status", "clock", "description", "address"]}),
         (_("where"), {"fields": ["map", "accuracy_m", "grid", "outside_grid", "building"]}),
-        (_("handling"), {"fields": ["level", "area", "department", "assignee", "due_at", "warn_at", "paused_at",
+        (_("handling"), {"fields": ["level", "area", "department", "assignee", "due_at", "due_provisional", "warn_at", "paused_at",
                                     "warned", "ever_overdue", "escalations", "closed_at", "satisfaction", "version"]}),
         (_("report"), {"fields": ["channel", "reported_at", "reporter", "reporter_name", "reporter_phone", "client_id", "duplicates"]}),
     ]
@@ -333,6 +389,16 @@ class EventAdmin(LeafletGeoAdmin):
         colour = selectors.clock_status(obj)
         return format_html('<span title="{1}" style="display:inline-block;width:.9em;height:.9em;border-radius:50%;'
                            'background:{0};vertical-align:middle"></span> {1}', CLOCK_COLOURS[colour], CLOCK_LABELS[colour])
+
+    @admin.display(description=_("due at"), ordering="due_at")
+    def due(self, obj):
+        if obj.due_at is None:
+            return "—"
+        shown = date_format(localtime(obj.due_at), "SHORT_DATETIME_FORMAT")
+        if obj.due_provisional:
+            return format_html('{} <span title="{}">⚠ {}</span>', shown, _("counted over a year with no holiday arrangement: weekends only"),
+                               _("provisional"))
+        return shown
 
     @admin.display(description=_("location"))
     def map(self, obj):

@@ -97,7 +97,7 @@ class ReportedSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = ["id", "number", "client_id", "category", "status", "level", "grid", "grid_name",
-                  "outside_grid", "assignee", "due_at", "lon", "lat"]
+                  "outside_grid", "assignee", "due_at", "due_provisional", "lon", "lat"]
 
     @extend_schema_field(UserRefSerializer(allow_null=True))
     def get_assignee(self, event):
@@ -119,6 +119,7 @@ def reported(event: Event) -> dict:
         "outside_grid": bool(event.outside_grid),
         "assignee": None if user is None else {"username": user.username, "name": user.display_name},
         "due_at": event.due_at.astimezone(TZ).isoformat() if event.due_at else None,
+        "due_provisional": bool(event.due_provisional),
         "lon": float(event.point.x), "lat": float(event.point.y),
     }
 
@@ -181,7 +182,7 @@ class EventListSerializer(serializers.ModelSerializer):
     class Meta:
         model = Event
         fields = ["id", "number", "category", "category_name", "urgency", "status", "level", "grid", "area",
-                  "department", "assignee", "reported_at", "due_at", "clock", "lon", "lat", "version"]
+                  "department", "assignee", "reported_at", "due_at", "due_provisional", "clock", "lon", "lat", "version"]
 
     def get_clock(self, event) -> str:
         return selectors.clock_status(event, self.context.get("now"))
@@ -232,7 +233,7 @@ class EventDetailSerializer(serializers.ModelSerializer):
         model = Event
         fields = ["id", "number", "client_id", "category", "urgency", "status", "level", "grid", "area", "outside_grid",
                   "department", "assignee", "reporter", "reporter_phone", "channel", "description", "address",
-                  "lon", "lat", "accuracy_m", "reported_at", "due_at", "warn_at", "paused_at", "closed_at", "clock",
+                  "lon", "lat", "accuracy_m", "reported_at", "due_at", "due_provisional", "warn_at", "paused_at", "closed_at", "clock",
                   "escalations", "satisfaction", "version", "allowed_actions", "photos", "timeline", "possible_duplicates"]
 
     @extend_schema_field(inline_serializer("CategoryRef", {"code": serializers.CharField(), "name": serializers.CharField()}))

@@ -117,6 +117,26 @@ class CalendarDay(models.Model):
         return f"{self.date} {'班' if self.is_workday else '休'} {self.name}"
 
 
+class CalendarYear(models.Model):
+    """A year whose holiday arrangement the centre has entered in full (manage.py import_calendar,
+    or the CalendarDay rows typed in the admin and then this record added). A year is known when
+    the chinesecalendar package covers it or it has this record; deadlines over an unknown year
+    count weekends only and are marked provisional."""
+
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    source = models.CharField(_("source"), max_length=200, blank=True, help_text=_("e.g. the notice or the file it was entered from"))
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("entered by"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    entered_at = models.DateTimeField(_("entered at"))
+
+    class Meta:
+        verbose_name = _("calendar year (年度节假日安排)")
+        verbose_name_plural = _("calendar years (年度节假日安排)")
+        ordering = ["-year"]
+
+    def __str__(self):
+        return str(self.year)
+
+
 class Channel(models.TextChoices):
     PATROL = "patrol", _("patrol app (巡查上报)")
     GRID_WORKER = "grid_worker", _("grid worker (网格员上报)")
@@ -164,6 +184,7 @@ class Event(models.Model):
     # the clock
     due_at = models.DateTimeField(_("due at"), null=True, blank=True, db_index=True)
     warn_at = models.DateTimeField(_("warn at"), null=True, blank=True)
+    due_provisional = models.BooleanField(_("due time provisional"), default=False, help_text=_("counted over a year with no holiday arrangement: weekends only"))
     paused_at = models.DateTimeField(_("paused at"), null=True, blank=True)
     warned = models.BooleanField(_("warning raised"), default=False)
     ever_overdue = models.BooleanField(_("was overdue"), default=False)

@@ -16,7 +16,8 @@ from gridmap.core.scoping import subtree_ids
 from gridmap.grids.models import Area, Level
 
 from .calendar import WorkCalendar
-from .models import CalendarDay, Category, Department, Duty, Event, HandlingLevel, Leave, Notification, TimeLimit, Urgency
+from .models import (CalendarDay, CalendarYear, Category, Department, Duty, Event, HandlingLevel, Leave, Notification,
+                     TimeLimit, Urgency)
 from .workflow import SYSTEM, Action, allowed_actions, roles_for
 
 LEVEL_OF_AREA = {HandlingLevel.GRID: Level.GRID, HandlingLevel.COMMUNITY: Level.COMMUNITY,
@@ -40,18 +41,18 @@ class Rules:
         return self.categories.get(category.pk, category)
 
 
-# a fingerprint of every row of the three tables Rules holds: any insert, update or delete, by any
+# a fingerprint of every row of the four tables Rules holds: any insert, update or delete, by any
 # process, through the ORM, admin, a migration or raw SQL, changes it (a sum of 64-bit row hashes)
 RULES_STAMP_SQL = " || ':' || ".join(
     f"(SELECT count(*) || '/' || coalesce(sum(hashtextextended(t::text, 0)), 0) FROM {model._meta.db_table} t)"
-    for model in (Category, TimeLimit, CalendarDay)
+    for model in (Category, TimeLimit, CalendarDay, CalendarYear)
 )
 _rules: Rules | None = None
 
 
 def rules(stamp: str) -> Rules:
     """The configuration as of `stamp` (from RULES_STAMP_SQL): this process's copy if it is that
-    version, else read afresh (three queries) and kept."""
+    version, else read afresh (four queries) and kept."""
     global _rules
     cached = _rules
     if cached is not None and cached.stamp == stamp:

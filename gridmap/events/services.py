@@ -13,7 +13,8 @@ from gridmap.core import clock
 
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
-from .models import Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel, Satisfaction
+from .models import (CalendarDay, CalendarYear, Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel,
+                     Satisfaction)
 from .workflow import FINAL_STATES, Action, State, transition
 
 
@@ -58,8 +59,10 @@ def _set_clock(event: Event, start: dt.datetime, rules: selectors.Rules | None =
     limit = selectors.time_limit(category, event.urgency)
     if limit is None:
         event.due_at = event.warn_at = None
+        event.due_provisional = False
         return
-    event.due_at = (rules.calendar if rules else WorkCalendar()).add(start, limit.amount, limit.unit)
+    due = (rules.calendar if rules else WorkCalendar()).due(start, limit.amount, limit.unit)
+    event.due_at, event.due_provisional = due.at, due.provisional  # provisional: over a year with no arrangement
     event.warn_at = start + (event.due_at - start) * limit.warn_at
     event.warned = False
 
@@ -166,7 +169,7 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
 def _assignment_message(event: Event) -> tuple | None:
     """(user, event, kind, text) telling whoever has the event now, or None when nobody is named."""
     if event.assignee_id:
-        due = f"，期限 {event.due_at.astimezone(TZ):%Y-%m-%d %H:%M}" if event.due_at else ""
+        due = f"，期限 {event.due_at.astimezone(TZ):%Y-%m-%d %H:%M}{'（暂定）' if event.due_provisional else ''}" if event.due_at else ""
         return event.assignee, event, "assigned", f"新事件 {event.number} {event.category.name}{due}"
     if event.area and event.area.leader_id:
         return event.area.leader, event, "triage", f"待分派事件 {event.number} {event.category.name}"
@@ -339,3 +342,20 @@ def report_open311(*, api_key, category: Category, lon: float, lat: float, descr
         Open311Request.objects.create(event=result.event, api_key=api_key, account_id=account_id,
                                       device_id=device_id, email=email, media_url=media_url)
     return result
+
+
+@transaction.atomic
+def enter_calendar_year(year: int, days, *, source: str = "", user=None, now: dt.datetime | None = None) -> dict[str, int]:
+    """Enter one year's holiday arrangement (节假日安排): `days` are (date, is_workday, name), every
+    date in `year`. All or nothing: the year's CalendarDay rows are replaced by these, and the
+    year is recorded as entered (CalendarYear: source, who, when), so its deadlines are no longer
+    provisional. Returns how many rows were written and how many earlier ones replaced."""
+    days = list(days)
+    wrong = [d for d, _, _ in days if d.year != year]
+    if wrong:
+        raise ValidationError({"date": f"{wrong[0]} is not in {year}"})
+    replaced, _ = CalendarDay.objects.filter(date__year=year).delete()
+    CalendarDay.objects.bulk_create([CalendarDay(date=d, is_workday=w, name=name) for d, w, name in days])
+    CalendarYear.objects.update_or_create(year=year, defaults={
+        "source": source[:200], "entered_by": user, "entered_at": now or clock.now()})
+    return {"days": len(days), "replaced": replaced}

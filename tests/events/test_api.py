@@ -58,7 +58,7 @@ def test_list_rows_are_compact_with_local_times(api, staff, report):
     a = report(now=MONDAY_10)
     row = api(staff["leader_a"]).get(LIST).json()["results"][0]
     assert set(row) == {"id", "number", "category", "category_name", "urgency", "status", "level", "grid", "area",
-                        "department", "assignee", "reported_at", "due_at", "clock", "lon", "lat", "version"}
+                        "department", "assignee", "reported_at", "due_at", "due_provisional", "clock", "lon", "lat", "version"}
     assert row["number"] == a.number and row["category"] == "0101" and row["assignee"] == "leader_a"
     assert row["reported_at"] == "2026-11-23T10:00:00+08:00"
     assert row["due_at"] == "2026-11-30T10:00:00+08:00"  # 5 working days

@@ -1,21 +1,35 @@
-"""Deadline arithmetic over the seeded 2025/2026 calendar, pause and resume, and the deadline job.
+"""Deadline arithmetic over the working-day calendar, pause and resume, the deadline job, and the
+calendar's sources: the chinesecalendar package, local overrides, years entered from a CSV file, and
+the provisional fallback for a year nobody knows.
 
-The rule (calendar.py): Monday–Friday are working days except the CalendarDay rows (holidays
-on weekdays 休, make-up working days on weekends 班). N working days end at the same time of
-day on the Nth working day after the start; a start on a non-working day counts from 00:00 of
-the next working day. Hours are wall-clock hours. The expected values below are worked out by
-hand from that rule and the State Council's 2025/2026 notices (seeded in migration 0002):
+The rule (calendar.py): a CalendarDay row (local override) wins, else the package's holidays and
+make-up days, else Monday–Friday. N working days end at the same time of day on the Nth working
+day after the start; a start on a non-working day counts from 00:00 of the next working day. Hours
+are wall-clock hours. The expected values below are worked out by hand from that rule and the State
+Council's 2025/2026 notices (in the package, and seeded as rows by migration 0002):
   2025 国庆/中秋: Wed 1 – Wed 8 Oct off; Sun 28 Sep and Sat 11 Oct worked.
   2026 元旦: Thu 1 – Sat 3 Jan off; Sun 4 Jan worked.
   2026 春节: Sun 15 – Mon 23 Feb off; Sat 14 Feb and Sat 28 Feb worked.
+  2026 中秋/国庆: Fri 25 – Sun 27 Sep and Thu 1 – Wed 7 Oct off; Sun 20 Sep and Sat 10 Oct worked.
 """
 import datetime as dt
+import importlib
+import io
+import logging
+from pathlib import Path
 
+import chinese_calendar
 import pytest
+from django.contrib import messages
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError
+from django.urls import reverse
 
+from gridmap.events import calendar as workcal
 from gridmap.events import selectors, services
 from gridmap.events.calendar import TZ, WorkCalendar
-from gridmap.events.models import Category, Event, EventAction, LimitUnit, Notification
+from gridmap.events.management.commands.import_calendar import Command as ImportCalendar
+from gridmap.events.models import CalendarDay, CalendarYear, Category, Event, EventAction, LimitUnit, Notification
 from gridmap.events.workflow import Action, State
 
 
@@ -178,3 +192,188 @@ def test_the_job_leaves_closed_events_alone(tree, staff, report):
     before = snapshot()
     assert services.check_deadlines(now=NOW) == {"warned": 0, "escalated": 0}
     assert snapshot() == before
+
+
+# --- the calendar's sources: package, overrides, entered years, provisional -------------------
+
+LAST = workcal.package_years()[-1]  # the last year the installed chinesecalendar covers
+NEXT = LAST + 1  # a year nobody knows yet, until a test enters it
+EXAMPLE = Path(__file__).resolve().parents[2] / "gis_data" / "templates" / "calendar_2027_example.csv"
+
+
+@pytest.mark.parametrize("start,days,due,why", WORKDAY_CASES, ids=[c[3][:40] for c in WORKDAY_CASES])
+def test_the_package_alone_gives_the_same_working_days(db, start, days, due, why):
+    CalendarDay.objects.all().delete()
+    result = WorkCalendar().due(start, days, LimitUnit.WORKDAYS)
+    assert (result.at, result.provisional) == (due, False), why
+
+
+def test_national_day_and_its_make_up_days_come_from_the_package_with_no_rows(db):
+    CalendarDay.objects.all().delete()
+    cal = WorkCalendar()
+    assert cal.overrides == {} and cal.is_known(2026)
+    assert not any(cal.is_workday(dt.date(2026, 10, d)) for d in range(1, 8))  # 国庆节 Thu 1 – Wed 7 Oct
+    assert cal.is_workday(dt.date(2026, 10, 10)) and cal.is_workday(dt.date(2026, 9, 20))  # make-up Sat and Sun
+    assert not cal.is_workday(dt.date(2026, 9, 25))  # 中秋节, a Friday
+    # Wed 30 Sep + 3: Thu 8, Fri 9, Sat 10 Oct (make-up)
+    assert cal.due(at(2026, 9, 30, 10), 3, LimitUnit.WORKDAYS) == workcal.Due(at(2026, 10, 10, 10))
+
+
+def test_a_local_day_wins_over_the_package(db):
+    CalendarDay.objects.all().delete()
+    CalendarDay.objects.create(date=dt.date(2026, 10, 5), is_workday=True, name="本地上班")  # package: 国庆节
+    CalendarDay.objects.create(date=dt.date(2026, 10, 8), is_workday=False, name="本地假日")  # package: a Thursday
+    CalendarDay.objects.create(date=dt.date(2026, 10, 10), is_workday=False, name="本地取消调休")  # package: make-up Sat
+    cal = WorkCalendar()
+    assert [cal.is_workday(dt.date(2026, 10, d)) for d in (5, 8, 9, 10)] == [True, False, True, False]
+    # Wed 30 Sep + 3: Mon 5 (local), Fri 9, Mon 12 Oct
+    assert cal.add(at(2026, 9, 30, 10), 3, LimitUnit.WORKDAYS) == at(2026, 10, 12, 10)
+
+
+def test_the_rows_seeded_by_migration_0002_agree_with_the_package():
+    seed = importlib.import_module("gridmap.events.migrations.0002_seed_categories_and_calendar")
+    for first, last, name in seed.HOLIDAYS:
+        day = dt.date.fromisoformat(first)
+        while day <= dt.date.fromisoformat(last):
+            assert chinese_calendar.is_holiday(day), (day, name)
+            day += dt.timedelta(days=1)
+    for day, name in seed.MAKE_UP_DAYS:
+        assert chinese_calendar.is_workday(dt.date.fromisoformat(day)), (day, name)
+
+
+def calendar_status() -> tuple[str, str | None]:
+    """(stdout, the error when it exits non-zero) of manage.py calendar_status."""
+    out = io.StringIO()
+    try:
+        call_command("calendar_status", stdout=out)
+    except CommandError as exc:
+        assert exc.returncode == 1
+        return out.getvalue(), str(exc)
+    return out.getvalue(), None
+
+
+def banner(client, url) -> list[str]:
+    """The warnings an admin page shows (in whichever language is active)."""
+    response = client.get(url)
+    assert response.status_code == 200
+    return [str(m) for m in response.context["messages"] if m.level == messages.WARNING]
+
+
+def first_workdays(year: int, n: int) -> list[dt.date]:
+    days, day = [], dt.date(year, 1, 1)
+    while len(days) < n:
+        if day.weekday() < 5:
+            days.append(day)
+        day += dt.timedelta(days=1)
+    return days
+
+
+def test_a_year_nobody_knows_gives_provisional_due_times_and_a_warning_until_it_is_entered(
+        tree, staff, report, client, api, caplog, tmp_path, time_machine):
+    time_machine.move_to(at(LAST, 12, 10, 9), tick=False)  # December: next year's arrangement is needed
+    assert workcal.required_years() == [LAST, NEXT] and workcal.missing_years() == [NEXT]
+    out, error = calendar_status()
+    assert error and str(NEXT) in error and "import_calendar" in error
+    client.force_login(staff["centre"])
+    for url in (reverse("admin:index"), reverse("admin:events_event_changelist"), reverse("admin:events_calendarday_changelist")):
+        assert any(str(NEXT) in m for m in banner(client, url)), url
+    client.force_login(staff["leader_a"])
+    assert banner(client, reverse("admin:index")) == []  # the centre's to fix: not a grid leader's banner
+
+    # a deadline inside the known year is certain; one running into the unknown year is provisional
+    last_workday = max(d for d in (dt.date(LAST, 12, n) for n in range(20, 30)) if chinese_calendar.is_workday(d))
+    start = at(LAST, 12, last_workday.day, 10)
+    with caplog.at_level(logging.WARNING, logger="gridmap.events.calendar"):
+        early = report(now=at(LAST, 12, 1, 10))
+        assert not early.due_provisional and not caplog.records
+        late = report(now=start)
+    assert late.due_provisional and late.due_at.astimezone(TZ).year == NEXT
+    assert [r.levelname for r in caplog.records] == ["WARNING"]
+    assert str(NEXT) in caplog.text and "provisional" in caplog.text
+    leader = api(staff["leader_a"])
+    assert leader.get(f"/api/events/{late.pk}/").data["due_provisional"] is True
+    listed = {row["id"]: row["due_provisional"] for row in leader.get("/api/events/").data["results"]}
+    assert listed == {early.pk: False, late.pk: True}
+    client.force_login(staff["centre"])
+    assert "provisional" in client.get(reverse("admin:events_event_changelist")).content.decode()
+    assert "open events with a provisional due time: 1" in calendar_status()[0]
+
+    # the centre enters the year: three holidays in its first week
+    holidays = first_workdays(NEXT, 3)
+    csv = tmp_path / f"calendar_{NEXT}.csv"
+    csv.write_text("date,is_workday,name\n" + "".join(f"{d},0,元旦\n" for d in holidays), encoding="utf-8")
+    out = io.StringIO()
+    call_command("import_calendar", str(csv), "--user", "centre", stdout=out)
+    assert f"{NEXT}: 3 days" in out.getvalue()
+    entered = CalendarYear.objects.get(year=NEXT)
+    assert entered.entered_by == staff["centre"] and entered.entered_at == at(LAST, 12, 10, 9) and csv.name in entered.source
+
+    assert workcal.missing_years() == []
+    out, error = calendar_status()
+    assert error is None and f"entered {NEXT}" in out
+    assert banner(client, reverse("admin:index")) == []
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="gridmap.events.calendar"):
+        again = report(now=start)
+    assert not again.due_provisional and not caplog.records
+
+    def is_workday(day):  # the rule, worked independently of WorkCalendar
+        return day not in holidays and (chinese_calendar.is_workday(day) if day.year == LAST else day.weekday() < 5)
+    day = start.date()
+    for _ in range(5):  # a neighbour dispute: 5 working days
+        day += dt.timedelta(days=1)
+        while not is_workday(day):
+            day += dt.timedelta(days=1)
+    assert again.due_at == at(day.year, day.month, day.day, 10) > late.due_at
+    assert Event.objects.get(pk=late.pk).due_provisional  # what was computed before keeps its flag
+
+
+def test_the_example_file_enters_its_year_and_a_second_import_replaces_it(db):
+    out = io.StringIO()
+    call_command("import_calendar", str(EXAMPLE), stdout=out)
+    assert "2027: 34 days" in out.getvalue()
+    cal = WorkCalendar()
+    assert cal.is_known(2027) and CalendarYear.objects.filter(year=2027).exists()
+    assert not cal.is_workday(dt.date(2027, 2, 8)) and cal.is_workday(dt.date(2027, 1, 31))  # 春节, 调休 Sunday
+    assert not cal.due(at(2027, 9, 30, 10), 1, LimitUnit.WORKDAYS).provisional
+    call_command("import_calendar", str(EXAMPLE), stdout=out)
+    assert CalendarDay.objects.filter(date__year=2027).count() == 34 and CalendarYear.objects.filter(year=2027).count() == 1
+
+
+def test_a_bad_file_stores_nothing_and_names_every_bad_row_and_field(db, tmp_path):
+    before = CalendarDay.objects.count()
+    bad = tmp_path / "bad.csv"
+    bad.write_text("# a comment\ndate,is_workday,name\n2031-01-01,0,元旦\n2031-02-30,0,春节\n"
+                   "2031-03-03,maybe,x\n2031-01-01,1,again\n2032-01-01,0,next year\n", encoding="utf-8")
+    with pytest.raises(CommandError) as exc:
+        call_command("import_calendar", str(bad))
+    message = str(exc.value)
+    assert "nothing stored, 4 problem(s)" in message
+    assert "row 4, date: '2031-02-30' is not a date" in message
+    assert "row 5, is_workday: 'maybe'" in message
+    assert "row 6, date: 2031-01-01 is already on row 3" in message
+    assert "row 7, date: 2032-01-01 is not in 2031" in message
+    assert CalendarDay.objects.count() == before and not CalendarYear.objects.exists()
+
+    bad.write_text("day,is_workday\n2031-01-01,0\n", encoding="utf-8")
+    with pytest.raises(CommandError, match="row 1: unknown column 'day'.*\n.*row 1: missing column 'date'"):
+        call_command("import_calendar", str(bad))
+    bad.write_bytes("date,is_workday,name\n2031-01-01,0,元旦\n".encode("gbk"))
+    with pytest.raises(CommandError, match="not UTF-8"):
+        call_command("import_calendar", str(bad))
+    with pytest.raises(CommandError, match="is not in 2030"):
+        call_command("import_calendar", str(EXAMPLE), "--year", "2030")
+    assert CalendarDay.objects.count() == before and not CalendarYear.objects.exists()
+
+
+def test_entering_a_year_is_all_or_nothing(db):
+    CalendarDay.objects.create(date=dt.date(2031, 5, 1), is_workday=False, name="劳动节")
+    with pytest.raises(IntegrityError):  # the same day twice: the insert fails after the old rows went
+        services.enter_calendar_year(2031, [(dt.date(2031, 10, 1), False, "国庆节"), (dt.date(2031, 10, 1), False, "again")])
+    assert list(CalendarDay.objects.filter(date__year=2031).values_list("name", flat=True)) == ["劳动节"]
+    assert not CalendarYear.objects.exists()
+
+
+def test_the_import_command_explains_its_file():
+    text = ImportCalendar().create_parser("manage.py", "import_calendar").format_help()
+    assert "date,is_workday,name" in text and "All or nothing" in text and "--dry-run" in text
