@@ -376,4 +376,4 @@ def test_entering_a_year_is_all_or_nothing(db):
 
 def test_the_import_command_explains_its_file():
     text = ImportCalendar().create_parser("manage.py", "import_calendar").format_help()
-    assert "date,is_workday,name" in text and "All or nothing" in text and "--dry-run" in text
+    assert "date,is_workday,name" in text and "All or nothing" in text and "2027-01-31,1,春节调休" in text and "--dry-run" in text

@@ -1,30 +1,48 @@
 """manage.py import_calendar — enter a year's holiday arrangement (节假日安排) from a CSV file."""
+import argparse
 from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, DjangoHelpFormatter
 
 from gridmap.events import services
 from gridmap.events.calendar import CalendarFileError, package_covers, parse_calendar_csv
 
 
+class HelpFormatter(DjangoHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Django's options order, the description as written."""
+
+
 class Command(BaseCommand):
-    help = (
-        "Enter one year's public holidays and make-up working days (调休) from a CSV file, as the "
-        "State Council publishes them, for a year the chinesecalendar package does not cover yet "
-        "(manage.py calendar_status lists them), or to override a year it does. The file has a header "
-        "row and one row per day that differs from the plain Monday–Friday week:\n"
-        "  date,is_workday,name\n"
-        "  2027-02-08,0,春节        (a holiday on a weekday)\n"
-        "  2027-01-31,1,春节调休    (a make-up working day on a weekend)\n"
-        "date is YYYY-MM-DD; is_workday is 1/0, true/false, yes/no or 班/休; name is optional (up to 40 "
-        "characters). Every date must be in the same year. Lines starting with # are comments. The file "
-        "is UTF-8 (Excel: 'CSV UTF-8'). All or nothing: the year's existing calendar days are replaced "
-        "by the file's and the year is recorded as entered, in one transaction; a bad file stores "
-        "nothing and every bad row is reported with its row number and field. Deadlines computed from "
-        "then on are no longer provisional for that year. Example: gis_data/templates/calendar_2027_example.csv."
-    )
+    help = """Enter one year's public holidays and make-up working days (调休) from a CSV file, as
+the State Council publishes them: for a year the chinesecalendar package does not
+cover yet (manage.py calendar_status lists the missing ones), or to override a
+year it does.
+
+The file (UTF-8; Excel: "CSV UTF-8") has a header row, then one row per day that
+differs from the plain Monday-Friday week, every date in the same year:
+
+  date,is_workday,name
+  2027-02-08,0,春节          a holiday on a weekday
+  2027-01-31,1,春节调休      a make-up working day on a weekend
+
+  date        YYYY-MM-DD
+  is_workday  1/0, true/false, yes/no or 班/休
+  name        optional, up to 40 characters
+Lines starting with # are comments. Example:
+gis_data/templates/calendar_2027_example.csv
+
+All or nothing, in one transaction: the year's existing calendar days are
+replaced by the file's and the year is recorded as entered. A bad file stores
+nothing, and every bad row is reported with its row number and field. Due times
+computed from then on are no longer provisional for that year.
+"""
+
+    def create_parser(self, prog_name, subcommand, **kwargs):
+        parser = super().create_parser(prog_name, subcommand, **kwargs)
+        parser.formatter_class = HelpFormatter  # keep the file's layout above
+        return parser
 
     def add_arguments(self, parser):
         parser.add_argument("file", help="the CSV file (date,is_workday,name)")
