@@ -142,7 +142,7 @@ def find_buildings(user, q: str) -> list[dict]:
         .values("id", "code", "name", "address", "location", "env", "grid__name")[:MAX_RESULTS]
     )
     return [
-        {"kind": "building", "id": b["id"], "label": b["name"],
+        {"kind": "building", "id": b["id"], "label": b["name"] or b["address"] or b["code"],  # most footprints are unnamed
          "sublabel": " · ".join(filter(None, [b["address"], b["code"], b["grid__name"]])),
          "point": _point(b["location"]), "bbox": _bbox(b["env"]), "open": {"building": b["id"]}}
         for b in qs
@@ -163,14 +163,15 @@ def find_persons(user, q: str) -> list[dict]:
         persons(user).filter(match)
         .select_related("dwelling__building", "grid")
         .only("id", "name", "id_number", "residence_type", "dwelling__room", "dwelling__unit",
-              "dwelling__building__id", "dwelling__building__name", "dwelling__building__location", "grid__name")
+              "dwelling__building__id", "dwelling__building__name", "dwelling__building__code",
+              "dwelling__building__location", "grid__name")
         .order_by("name", "id")[:MAX_RESULTS]  # name order: a whole name before longer ones, and LIMIT stops early
     )
     results = []
     for p in people:
         d = p.dwelling
         b = d.building if d else None
-        where = f"{b.name} {d.room}" if b else None
+        where = f"{b.name or b.code} {d.room}" if b else None
         results.append({
             "kind": "person", "id": p.pk, "label": p.name,
             "sublabel": " · ".join(filter(None, [
