@@ -13,6 +13,7 @@ import { createPlacesLayers } from "./places_layers.js";
 import { createGridLayers } from "./grid_layers.js";
 import { gcj02TileLayer } from "./gcj02.js";
 import { createCoordsReadout } from "./coords.js";
+import { createOverview } from "./overview.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
@@ -32,6 +33,10 @@ const USE_COLOUR = { residential: "#d7b899", commercial: "#e57373", mixed: "#ba6
 // Zoom range in which each level's labels are shown; the user's own top level always shows.
 const LABEL_ZOOM = { district: [0, 12], street: [11, 13.5], community: [13, 15], grid: [14, 99] };
 const AREA_LEVELS = Object.keys(LABEL_ZOOM);
+// Zoom range [from, below) in which a level is drawn as the overview — simplified outlines labelled
+// with their counts, click to fly there (overview.js) — instead of its own labels: districts where
+// grids and buildings are too small to read, streets at medium zoom.
+const OVERVIEW_ZOOM = { district: [0, 11], street: [11, 13] };
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const row = (k, v) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`;
@@ -214,11 +219,12 @@ async function refreshBuildings() {
 function updateLabels() {
   const z = map.getZoom();
   const top = config.levels[0];
+  overview.update();
   const groups = AREA_LEVELS.map((level) => [level, layers[level]])
     .concat(gridLayers.groups().map((group) => ["grid", group]));
   showLabels(map, groups.map(([level, group]) => {
     const [lo, hi] = LABEL_ZOOM[level];
-    return [group, z <= hi && (z >= lo || level === top)];
+    return [group, z <= hi && (z >= lo || level === top) && !overview.showing(level)];
   }));
   el.dataset.zoom = String(z);
 }
@@ -230,6 +236,9 @@ config.tiles.forEach((t) => {
   const tiles = config.tileCrs === "gcj02" ? gcj02TileLayer(L, t.url, t.options) : L.tileLayer(t.url, t.options);
   baseLayers[t.name === "base" ? T.base : t.name] = tiles.addTo(map);
 });
+// Districts and streets as outlines with their counts at low zoom, and the district picker
+// (overview.js; made before the layer switcher so the picker sits above it).
+const overview = createOverview(map, config, { zooms: OVERVIEW_ZOOM, getJSON, status, esc, onLoaded: () => updateLabels() });
 const switcher = L.control.layers(baseLayers, {}, { collapsed: false }).addTo(map);
 const layers = { buildings };
 // The other grid layers (城管网格 …): overlays loaded when first switched on (grid_layers.js).
@@ -267,7 +276,7 @@ map.on("overlayadd", (e) => {
 // Facilities (部件) and organisations (单位) from zoom 16, with their legend (places_layers.js).
 const places = createPlacesLayers(map, config, { switcher, status, getJSON, esc, row });
 Object.assign(layers, places.layers);
-window.gridmap = { map, layers, config, panel, places, gridLayers, coords };
+window.gridmap = { map, layers, config, panel, places, gridLayers, coords, overview };
 window.gridmap.buildings25d = buildings25d;
 // The header's search box and the "my patch" card (search.js, patch.js).
 Object.assign(window.gridmap, { search: createSearch(window.gridmap), patch: createPatchCard(window.gridmap) });
