@@ -6,6 +6,7 @@ app_name = "grids"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("api/map/areas/", api.areas, name="map-areas"),
     path("api/map/buildings/", api.buildings, name="map-buildings"),
     path("api/map/buildings/<int:z>/<int:x>/<int:y>.mvt", api.building_tile, name="map-building-tile"),

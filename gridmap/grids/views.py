@@ -1,6 +1,7 @@
 """The map page (首页地图): server-rendered shell; the layers come from gridmap.grids.api."""
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -16,6 +17,23 @@ from .api import BUILDING_TILE_ZOOMS, MAX_BBOX_DEGREES
 
 BUILDINGS_MIN_ZOOM = 15
 PLACES_MIN_ZOOM = 16  # facilities and organisations (places_layers.js)
+
+
+# A map pin over a 2 × 2 grid, in the header's blue: browsers ask every site for /favicon.ico
+# whether or not the page names an icon (the admin's login page names none), and a 404 there is an
+# error in the console of every page that follows.
+FAVICON = ("<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>"
+           "<rect x='.5' y='.5' width='15' height='15' rx='2' fill='#1f3a5f'/>"
+           "<path d='M8 1v14M1 8h14' stroke='#fff' stroke-width='1'/>"
+           "<path d='M8 13s-3.5-3.6-3.5-6a3.5 3.5 0 0 1 7 0c0 2.4-3.5 6-3.5 6z' fill='#e53935' stroke='#fff' stroke-width='.8'/>"
+           "<circle cx='8' cy='7' r='1.2' fill='#fff'/></svg>")
+
+
+def favicon(request):
+    """GET /favicon.ico → the site's icon (SVG, which browsers take from this address too)."""
+    response = HttpResponse(FAVICON, content_type="image/svg+xml")
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
 
 
 @login_required
@@ -73,6 +91,8 @@ def home(request):
             "zoomInPlaces": _("Zoom in to see facilities and organisations"),
             "loadFailed": _("Could not load a map layer"),
             "noLeader": _("not assigned"),
+            # the low-zoom overview of districts and streets, and the district picker (overview.js)
+            "chooseDistrict": _("Choose district"), "zoomToArea": _("Click to zoom to this area"),
             "floorsShort": pgettext("number of floors", "F"),
             # the coordinate readout (coords.js): always WGS84
             "coordsPointer": _("Pointer (WGS84)"), "coordsCentre": _("Map centre (WGS84)"),
