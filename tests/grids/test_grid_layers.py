@@ -132,34 +132,57 @@ def test_create_grids_runs_as_many_queries_for_many_grids_as_for_one(tree, prima
 def test_create_grids_waits_for_another_writer_of_the_layer(tree):
     """A second writer of the layer (another connection, holding the layer's row) makes create_grids
     wait: the two cannot both pass the overlap check blind to each other's grids. A lock that
-    only guards the row's key (what the grids' foreign key takes) would not stop it."""
-    import threading
+    only guards the row's key (what the grids' foreign key takes) would not stop it.
 
-    from django.db import OperationalError, connection, connections, transaction
+    The wait is seen in pg_stat_activity (the writer's backend blocked by the holder's), not by a
+    lock_timeout: PostgreSQL's timeouts never fire under libfaketime (statement_timeout neither),
+    and the suite must say the same thing when run with the clock moved."""
+    import threading
+    import time
+
+    from django.db import connection, connections, transaction
 
     layer = GridLayer.objects.create(code="urban", name="城管网格")
     grid = ("440305005001901", "城管1", tree["community"], rect(113.90, 22.50, 113.91, 22.51))
     held, release = threading.Event(), threading.Event()
+    pids, created = {}, []
 
     def other_writer():
         try:
             with transaction.atomic():
                 GridLayer.objects.select_for_update(no_key=True).get(pk=layer.pk)
+                pids["holder"] = connection.connection.info.backend_pid
                 held.set()
-                release.wait(30)
+                release.wait(60)
         finally:
             connections.close_all()
 
-    thread = threading.Thread(target=other_writer)
-    thread.start()
+    def writer():
+        try:
+            created.extend(services.create_grids(layer, [grid]))
+        finally:
+            connections.close_all()
+
+    def blocked_by():
+        with connection.cursor() as cur:
+            cur.execute("SELECT pid, pg_blocking_pids(pid) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            return dict(cur.fetchall())
+
+    holder = threading.Thread(target=other_writer)
+    holder.start()
+    assert held.wait(30)
+    second = threading.Thread(target=writer)
+    second.start()
     try:
-        assert held.wait(30)
-        with pytest.raises(OperationalError, match="lock timeout"), transaction.atomic():
-            with connection.cursor() as cur:
-                cur.execute("SET LOCAL lock_timeout = '300ms'")
-            services.create_grids(layer, [grid])
+        deadline = time.monotonic() + 30
+        while not any(pids["holder"] in blockers for blockers in blocked_by().values()) and time.monotonic() < deadline:
+            second.join(0.05)
+        waiting = blocked_by()
+        assert any(pids["holder"] in blockers for blockers in waiting.values()), "create_grids did not wait for the layer"
+        assert second.is_alive() and not layer.grids.exists()
     finally:
         release.set()
-        thread.join(30)
-    assert not layer.grids.exists()
-    assert [a.code for a in services.create_grids(layer, [grid])] == [grid[0]]  # once the other is done
+        holder.join(30)
+        second.join(30)
+    assert [a.code for a in created] == [grid[0]]  # once the other is done
+    assert list(layer.grids.values_list("code", flat=True)) == [grid[0]]
