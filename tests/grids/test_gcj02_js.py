@@ -6,7 +6,6 @@ import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from gridmap.core.geo import wgs84_to_gcj02
 
@@ -22,8 +21,8 @@ POINTS = [
 ]
 
 
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not installed")
 def test_js_and_python_agree(tmp_path):
+    assert shutil.which("node"), "node is not installed: `apt-get install nodejs` (scripts/gridmap does it)"
     module = tmp_path / "gcj02.mjs"  # .mjs: node loads it as an ES module whatever package.json says
     module.write_text(JS.read_text(encoding="utf-8"), encoding="utf-8")
     script = (f"import {{ wgs84ToGcj02 }} from {json.dumps(module.as_uri())};"
