@@ -2,12 +2,20 @@ import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
 from gridmap.core.validators import (
     id_check_char, parse_citizen_id, uscc_check_char, validate_credit_code,
 )
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The messages are matched in English (the zh-hans catalogue translates them)."""
+    with translation.override("en"):
+        yield
 
 
 def test_published_id_example_parses():
@@ -57,7 +65,9 @@ def test_every_id_with_its_check_char_is_valid_and_no_other_is(body):
 
 
 def test_published_credit_code_example_is_valid():
-    validate_credit_code("91350100M000100Y43")
+    """GB 32100's worked example: the check character of 91350100M000100Y4 is 3."""
+    assert uscc_check_char("91350100M000100Y4") == "3"
+    assert validate_credit_code("91350100M000100Y43") is None  # raises ValidationError when invalid
 
 
 @pytest.mark.parametrize(
