@@ -7,7 +7,7 @@
 // hides that level's own labels meanwhile. A click on an outline or its label flies there; the
 // district picker (选择区县), shown when more than one district is visible, lists them with their
 // counts and flies to the one chosen. Labels that would cover one another are hidden, the
-// more populous kept.
+// more populous kept; hovering an outline shows its counts all the same.
 // Test hooks: path.gm-overview.gm-overview-<level>[data-code][data-id]; .gm-overview-label
 // [data-level][data-code] with [data-count=grids|households|people|events|overdue];
 // .gm-district-picker button.gm-picker-item[data-code]; #map[data-overview=<level shown>|""]
@@ -25,7 +25,8 @@ export function createOverview(map, config, { zooms, getJSON, status, esc, onLoa
   const el = map.getContainer();
   const levels = Object.keys(zooms).filter((level) => config.levels.includes(level));
   map.createPane("gm-overview").style.zIndex = 425;  // over the outlines (420), under buildings (430)
-  map.createPane("gm-overview-labels").style.zIndex = 640;  // over the markers, under popups (700)
+  // the labels over the events' markers and cells (660: the label counts them), under popups (700)
+  map.createPane("gm-overview-labels").style.zIndex = 670;
   const entries = Object.fromEntries(levels.map((level) => [level, { group: L.featureGroup(), data: null, loading: null }]));
   let shown = null;  // the level on the map, or null
 
@@ -48,6 +49,8 @@ export function createOverview(map, config, { zooms, getJSON, status, esc, onLoa
       onEachFeature: (f, layer) => {
         const p = f.properties;
         layer.on("click", () => fly(p));
+        // the same on hover, for an area whose label gave way to a neighbour's
+        layer.bindTooltip(`<b>${esc(p.name)}</b><br><small>${counts(p.counts)}</small>`, { sticky: true, className: "gm-overview-tip" });
         layer.on("add", () => {
           const path = layer.getElement();
           if (!path) return;
