@@ -2,7 +2,6 @@
 working-day calendar, departments, duty roster and leave, Open311 keys) and the events themselves,
 scoped to the user's area and read-only: the action log is immutable, and a status changes only
 through services.act (the admin actions below call it)."""
-import secrets
 
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -263,8 +262,6 @@ class ApiKeyAdmin(CentreEditable, admin.ModelAdmin):
         return [] if obj is None else ["key", "created_at"]
 
     def save_model(self, request, obj, form, change):
-        if not obj.key:
-            obj.key = secrets.token_urlsafe(32)  # 43 characters, 256 bits
         super().save_model(request, obj, form, change)
         if not change:
             self.message_user(request, format_html("{} <code>{}</code>", _("API key for this client:"), obj.key), messages.SUCCESS)

@@ -1,6 +1,7 @@
 """Events (事件) and their life: categories with time limits, the working-day calendar,
 events with an append-only action log, photos, notifications, duty and leave, Open311 keys.
 The allowed moves are in workflow.py; every change goes through services.py."""
+import secrets
 import uuid
 
 from django.conf import settings
@@ -313,6 +314,12 @@ class ApiKey(models.Model):
 
     def __str__(self):
         return self.name
+
+    def save(self, *args, **kwargs):
+        # A key is never empty, however it is created (admin, shell, a script): 256 random bits.
+        if not self.key:
+            self.key = secrets.token_urlsafe(32)
+        super().save(*args, **kwargs)
 
 
 class Open311Request(models.Model):

@@ -95,6 +95,12 @@ def test_api_key_is_generated_shown_and_toggled(client, staff):
     assert key.active
 
 
+def test_an_api_key_made_outside_the_admin_is_random_too(db):
+    keys = [ApiKey.objects.create(name="脚本"), ApiKey.objects.create(name="空", key="")]
+    assert all(len(k.key) >= 40 for k in keys) and keys[0].key != keys[1].key
+    assert ApiKey.objects.filter(key="").count() == 0
+
+
 def test_event_list_is_scoped_and_shows_the_clock(client, staff, events):
     url = reverse("admin:events_event_changelist")
     login(client, staff["leader_b"])
