@@ -108,23 +108,38 @@ def import_file(kind: str, path, *, crs: str | None = None, gcj02: bool = False,
         for mask, fld, reason in reg.check(values, present):
             rows.flag(mask, fld, reason)
     _refuse_duplicates(reg, values, rows)
-    with connection.cursor() as cur:
-        _resolve_refs(cur, reg, values, present, rows)
-        if strict and rows.bad.any():
-            raise ImportRefused(_summary(report, "refused (--strict)"), report)
-        on_step("validated")
-        good = values[~rows.bad].assign(_row=src.rows[~rows.bad])
-        if good.empty:
-            report.loaded = 0
-            return report
-        try:
-            report.loaded = (reg.load or load_rows)(cur, reg, good, present, report)
-        except DatabaseError as exc:
-            raise FileRefused(f"the database refused the rows: {exc}".strip()) from None
+    try:
+        with connection.cursor() as cur:
+            _resolve_refs(cur, reg, values, present, rows)
+            if strict and rows.bad.any():
+                raise ImportRefused(_summary(report, "refused (--strict)"), report)
+            on_step("validated")
+            good = values[~rows.bad].assign(_row=src.rows[~rows.bad])
+            if good.empty:
+                report.loaded = 0
+                return report
+            try:
+                report.loaded = (reg.load or load_rows)(cur, reg, good, present, report)
+            except DatabaseError as exc:
+                raise FileRefused(f"the database refused the rows: {exc}".strip()) from None
+    finally:
+        _locate(report, src)
     on_step("loaded")
     if strict and report.errors:
         raise ImportRefused(_summary(report, "refused (--strict)"), report)
     return report
+
+
+def _locate(report: ImportReport, src) -> None:
+    """Give every issue without a coordinate its row's (the first vertex, in the file's own CRS),
+    so a row refused for a bad cell can be found on the map too."""
+    if src.geoms is None:
+        return
+    index = {int(r): i for i, r in enumerate(src.rows)}
+    for issue in report.issues:
+        if not issue.coordinate and issue.row in index:
+            geom = src.geoms[index[issue.row]]
+            issue.coordinate = "" if geom is None or shapely.is_empty(geom) else _coord(shapely.force_2d(geom))
 
 
 def _summary(report: ImportReport, what: str) -> str:
