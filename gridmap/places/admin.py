@@ -14,12 +14,17 @@ class DwellingInline(admin.TabularInline):
 
 @admin.register(Building)
 class BuildingAdmin(ScopedAdmin):
-    list_display = ["code", "name", "address", "use", "floors_above", "units", "grid"]
+    list_display = ["code", "label", "address", "use", "floors_above", "units", "grid"]
     list_filter = ["use", "grid__parent", "grid"]
     search_fields = ["code", "name", "address"]
     readonly_fields = ["location", "grid"]
     raw_id_fields = ["building_head"]
     inlines = [DwellingInline]
+
+    @admin.display(description=Building._meta.get_field("name").verbose_name, ordering="name")
+    def label(self, obj):
+        """The name, else the address, else the code (most surveyed footprints have no name)."""
+        return obj.label
 
 
 @admin.register(Dwelling)

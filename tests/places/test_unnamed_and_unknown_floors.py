@@ -78,3 +78,10 @@ def test_search_names_an_unnamed_building_by_its_address_or_code(plain, users, c
     results = client.get("/api/search/", {"q": "osm-w"}).json()
     labels = {r["label"] for r in results["results"] if r["kind"] == "building"}
     assert {"osm-w1", "科技园路2号", "osm-w3"} <= labels
+
+
+def test_the_admin_lists_and_opens_them(plain, users, client):
+    client.force_login(users["centre"])
+    listing = client.get("/admin/places/building/")
+    assert listing.status_code == 200 and "科技园路2号" in listing.content.decode()
+    assert client.get(f"/admin/places/building/{plain['osm-w1'].pk}/change/").status_code == 200
