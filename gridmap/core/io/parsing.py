@@ -87,7 +87,10 @@ def parse_measure(s: pd.Series, lo: float, hi: float, what: str):
                 return None
             return max(float(m.group(1)) for m in found)
 
-        num = raw.map(lambda v: pd.NA if v == "" else one(v)).astype("Float64")
+        num = pd.to_numeric(raw.where(raw != ""), errors="coerce").astype("Float64")  # plain numbers, vectorised
+        rest = (raw != "") & num.isna()
+        if rest.any():  # "3;4", "18 m", "6层": cell by cell
+            num[rest] = raw[rest].map(one).astype("Float64")
         bad = (raw != "") & num.isna()
         errors[bad] = f"not a {what} (" + raw[bad] + ")"
     _bounds(num, errors, lo, hi)
