@@ -1,4 +1,3 @@
-from django.apps import apps
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
@@ -48,32 +47,3 @@ class AccessLogAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["model"]
     search_fields = ["user__username"]
     date_hierarchy = "at"
-
-
-# Fields declared without a verbose_name show their bare English name in the admin ("User:",
-# "Person"). Their Chinese labels are set here at run time: a migration's state is built from the
-# declared `_verbose_name`, so this changes no migration. Move each into its model (and drop it
-# here) with that app's next migration.
-MISSING_FIELD_LABELS = {
-    "core.AccessLog": {"user": _("viewed by"), "at": _("viewed at"), "model": _("record type"),
-                       "object_id": _("record id"), "what": _("fields viewed")},
-    "people.HouseholdMember": {"person": _("person")},
-    "people.EmploymentRecord": {"person": _("person")},
-    "people.WelfareRecord": {"person": _("person")},
-    "people.SpecialGroupRecord": {"person": _("person")},
-    "people.Visit": {"person": _("person visited"), "household": _("household visited"),
-                     "building": _("building visited"), "organisation": _("organisation visited")},
-    "events.Event": {"version": _("version")},
-    "events.EventAction": {"event": _("event"), "seq": _("step"), "from_status": _("status before"),
-                           "to_status": _("status after")},
-    "events.EventPhoto": {"event": _("event"), "action": _("taken at step")},
-    "events.Notification": {"user": _("recipient"), "event": _("event")},
-    "events.Duty": {"area": _("area"), "user": _("on duty")},
-    "events.Leave": {"user": _("on leave")},
-}
-for _label, _fields in MISSING_FIELD_LABELS.items():
-    _model = apps.get_model(_label)
-    for _name, _text in _fields.items():
-        _field = _model._meta.get_field(_name)
-        if _field._verbose_name is None:  # the model has since named it: its own label wins
-            _field.verbose_name = _text

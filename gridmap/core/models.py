@@ -92,11 +92,11 @@ class User(AbstractUser):
 class AccessLog(models.Model):
     """One view of a sensitive record (敏感信息查看记录); append-only."""
 
-    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    model = models.CharField(max_length=60)
-    object_id = models.BigIntegerField()
-    what = models.CharField(max_length=200, blank=True)
+    user = models.ForeignKey(User, verbose_name=_("viewed by"), on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(_("viewed at"), auto_now_add=True, db_index=True)
+    model = models.CharField(_("record type"), max_length=60)
+    object_id = models.BigIntegerField(_("record id"))
+    what = models.CharField(_("fields viewed"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("sensitive access log (敏感信息查看记录)")

@@ -193,7 +193,7 @@ class Event(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True)
     possible_duplicates = models.ManyToManyField("self", verbose_name=_("possible duplicates"), blank=True, symmetrical=False, related_name="+")
-    version = models.PositiveIntegerField(default=0, help_text=_("bumped by every action"))
+    version = models.PositiveIntegerField(_("version"), default=0, help_text=_("bumped by every action"))
 
     class Meta:
         verbose_name = _("event (事件)")
@@ -209,11 +209,11 @@ class EventAction(models.Model):
     """One step of an event's life (处置记录): append-only; (event, seq) is unique, so two
     concurrent writers cannot both append the same step."""
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="actions")
-    seq = models.PositiveIntegerField()
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.PROTECT, related_name="actions")
+    seq = models.PositiveIntegerField(_("step"))
     action = models.CharField(_("action"), max_length=14, choices=Action.choices)
-    from_status = models.CharField(max_length=10, choices=State.choices, blank=True)
-    to_status = models.CharField(max_length=10, choices=State.choices)
+    from_status = models.CharField(_("status before"), max_length=10, choices=State.choices, blank=True)
+    to_status = models.CharField(_("status after"), max_length=10, choices=State.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("empty: the system"))
     at = models.DateTimeField(_("at"))
     note = models.TextField(_("note"), blank=True)
@@ -234,8 +234,8 @@ def photo_path(instance, filename):
 class EventPhoto(models.Model):
     """A photo of an event (照片), stored re-encoded without EXIF."""
 
-    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="photos")
-    action = models.ForeignKey(EventAction, null=True, blank=True, on_delete=models.PROTECT, related_name="photos")
+    event = models.ForeignKey(Event, verbose_name=_("event"), on_delete=models.PROTECT, related_name="photos")
+    action = models.ForeignKey(EventAction, verbose_name=_("taken at step"), null=True, blank=True, on_delete=models.PROTECT, related_name="photos")
     image = models.ImageField(_("image"), upload_to=photo_path)
     exif_point = models.PointField(_("GPS from EXIF"), srid=4326, null=True, blank=True)
     taken_at = models.DateTimeField(_("taken at"), null=True, blank=True)
@@ -248,8 +248,8 @@ class EventPhoto(models.Model):
 class Notification(models.Model):
     """An in-app message (消息) to one user."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
-    event = models.ForeignKey(Event, null=True, blank=True, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("recipient"), on_delete=models.CASCADE, related_name="notifications")
+    event = models.ForeignKey(Event, verbose_name=_("event"), null=True, blank=True, on_delete=models.CASCADE, related_name="+")
     kind = models.CharField(_("kind"), max_length=20)
     text = models.CharField(_("text"), max_length=300)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -265,9 +265,9 @@ class Notification(models.Model):
 class Duty(models.Model):
     """A duty roster entry (值班): who is on duty for an area on a day."""
 
-    area = models.ForeignKey("grids.Area", on_delete=models.CASCADE, related_name="duties")
+    area = models.ForeignKey("grids.Area", verbose_name=_("area"), on_delete=models.CASCADE, related_name="duties")
     day = models.DateField(_("day"))
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="duties")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("on duty"), on_delete=models.CASCADE, related_name="duties")
 
     class Meta:
         verbose_name = _("duty (值班)")
@@ -278,7 +278,7 @@ class Duty(models.Model):
 class Leave(models.Model):
     """A leave (请假) with the deputy who takes the events meanwhile."""
 
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="leaves")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("on leave"), on_delete=models.CASCADE, related_name="leaves")
     start = models.DateField(_("from"))
     end = models.DateField(_("until"))
     deputy = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("deputy (代理人)"), on_delete=models.PROTECT, related_name="+")

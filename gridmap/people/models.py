@@ -130,7 +130,7 @@ class HouseholdMember(models.Model):
     """Membership of a person in a household, with the relation to the head (与户主关系)."""
 
     household = models.ForeignKey(Household, on_delete=models.CASCADE, related_name="members")
-    person = models.OneToOneField(Person, on_delete=models.CASCADE, related_name="membership")
+    person = models.OneToOneField(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="membership")
     relation = models.CharField(_("relation to head"), max_length=14, choices=Relation.choices)
 
     class Meta:
@@ -169,7 +169,7 @@ class EmploymentStatus(models.TextChoices):
 class EmploymentRecord(Dated):
     """Employment (就业情况) over a period."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="employment")
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="employment")
     status = models.CharField(_("status"), max_length=12, choices=EmploymentStatus.choices)
     employer = models.CharField(_("employer"), max_length=200, blank=True)
     organisation = models.ForeignKey("places.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="employees_records")
@@ -199,7 +199,7 @@ SENSITIVE_WELFARE = {WelfareKind.DISABILITY}
 class WelfareRecord(Dated):
     """Welfare or care status (民政/关爱对象) over a period; disability carries category and grade."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="welfare")
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="welfare")
     kind = models.CharField(_("kind"), max_length=14, choices=WelfareKind.choices)
     category = models.CharField(_("category (e.g. disability type)"), max_length=40, blank=True)
     grade = models.PositiveSmallIntegerField(_("grade (1-4)"), null=True, blank=True)
@@ -223,7 +223,7 @@ class SpecialGroupRecord(Dated):
     """Membership of a special group (特殊人群) with its care plan; always sensitive.
     A minor's minor-offence record may be sealed (封存): then only the sealing role sees it."""
 
-    person = models.ForeignKey(Person, on_delete=models.CASCADE, related_name="special_groups")
+    person = models.ForeignKey(Person, verbose_name=_("person"), on_delete=models.CASCADE, related_name="special_groups")
     group = models.CharField(_("group"), max_length=12, choices=SpecialGroup.choices)
     risk_level = models.CharField(_("risk level"), max_length=8, choices=RiskLevel.choices, default=RiskLevel.LOW)
     visit_every_days = models.PositiveSmallIntegerField(_("visit every (days)"), default=30)
@@ -243,10 +243,10 @@ class Visit(models.Model):
     worker = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("worker"), on_delete=models.PROTECT, related_name="visits")
     visited_at = models.DateTimeField(_("visited at"), db_index=True)
     location = models.PointField(_("GPS location"), srid=4326, null=True, blank=True)
-    person = models.ForeignKey(Person, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
-    household = models.ForeignKey(Household, null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
-    building = models.ForeignKey("places.Building", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
-    organisation = models.ForeignKey("places.Organisation", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
+    person = models.ForeignKey(Person, verbose_name=_("person visited"), null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
+    household = models.ForeignKey(Household, verbose_name=_("household visited"), null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
+    building = models.ForeignKey("places.Building", verbose_name=_("building visited"), null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
+    organisation = models.ForeignKey("places.Organisation", verbose_name=_("organisation visited"), null=True, blank=True, on_delete=models.SET_NULL, related_name="visits")
     findings = models.TextField(_("findings"), blank=True)
     grid = _grid_field()
 
