@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import open_page
+from .helpers import new_context, open_page
 
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
@@ -33,17 +33,25 @@ def browser():
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def _session_cookies(settings):
+    """Cookies that end with the browser, not at a date: a test that moves the server's clock
+    (time-machine) would otherwise send cookies the real browser drops as expired."""
+    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    settings.CSRF_COOKIE_AGE = None
+
+
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="zh-CN")
+def page(browser, request):
+    context = new_context(browser, request, viewport={"width": 1280, "height": 800})
     yield open_page(context)
     context.close()
 
 
 @pytest.fixture
-def phone_page(browser):
+def phone_page(browser, request):
     """A page on a 390 × 800 touch phone."""
-    context = browser.new_context(viewport={"width": 390, "height": 800}, locale="zh-CN", is_mobile=True, has_touch=True)
+    context = new_context(browser, request, viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
     yield open_page(context)
     context.close()
 

@@ -1,6 +1,16 @@
 """Plain helpers shared by the browser tests."""
 
 
+def new_context(browser, request, **options):
+    """A browser context; when the test fixes the server's clock (pytest.mark.time_machine(moment)),
+    the page's clock starts at the same moment and runs from there (Playwright's clock API)."""
+    context = browser.new_context(locale="zh-CN", **options)
+    marker = request.node.get_closest_marker("time_machine")
+    if marker:
+        context.clock.install(time=marker.args[0])
+    return context
+
+
 def open_page(context):
     """A page of `context` that collects the page's errors in page.errors (uncaught exceptions and
     console errors) and gives up waiting after 15 s."""
@@ -13,8 +23,7 @@ def open_page(context):
 
 
 def _console_error(page, msg):
-    # The admin login page has no icon link, so the browser's own /favicon.ico probe 404s.
-    if msg.type == "error" and not msg.location.get("url", "").endswith("/favicon.ico"):
+    if msg.type == "error":
         page.errors.append(f"{msg.text} ({msg.location.get('url')})")
 
 

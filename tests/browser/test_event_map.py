@@ -11,11 +11,14 @@ from django.utils import timezone
 from PIL import Image
 
 from gridmap.events import selectors, services
+from gridmap.events.calendar import TZ
 from gridmap.events.models import Event
 from gridmap.events.photos import read_photo
 from gridmap.events.workflow import State
 
-pytestmark = pytest.mark.usefixtures("transactional_db")
+# Markers are coloured by their clock: the server's and the page's clocks start at the same moment.
+pytestmark = [pytest.mark.usefixtures("transactional_db"),
+              pytest.mark.time_machine(dt.datetime(2026, 11, 23, 9, 30, tzinfo=TZ))]
 
 # three events close together in grid A (west of x = 113.95), one in grid B
 SPOTS = {"green": (113.9200, 22.5500), "yellow": (113.9206, 22.5503), "red": (113.9194, 22.5497)}

@@ -3,6 +3,8 @@ GPS point, category, real JPEG, send → number, grid, assignee, due time; the g
 at once in the inbox with the unread count in the header. Offline: the report waits in the
 browser and is sent exactly once when the network is back. Screenshots go to tests/artifacts/."""
 
+import datetime as dt
+
 import pytest
 from PIL import Image
 
@@ -10,9 +12,11 @@ from gridmap.core.models import Role
 from gridmap.events.calendar import TZ
 from gridmap.events.models import Category, Event, EventPhoto, Notification
 
-from .helpers import open_page
+from .helpers import new_context, open_page
 
-pytestmark = pytest.mark.usefixtures("transactional_db")
+# The page shows a due time: the server's clock and the phones' start at the same Monday morning.
+pytestmark = [pytest.mark.usefixtures("transactional_db"),
+              pytest.mark.time_machine(dt.datetime(2026, 11, 23, 9, 30, tzinfo=TZ))]
 
 LON, LAT = 113.9230, 22.5480  # inside grid A of the test tree (113.90–113.95)
 PHONE = {"width": 390, "height": 844}
@@ -38,10 +42,10 @@ def media(settings, tmp_path):
 
 
 @pytest.fixture
-def phone(browser):
+def phone(browser, request):
     """A phone-sized context whose GPS says: inside grid A."""
-    context = browser.new_context(
-        viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True, locale="zh-CN",
+    context = new_context(
+        browser, request, viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
         geolocation={"longitude": LON, "latitude": LAT, "accuracy": 8}, permissions=["geolocation"],
     )
     yield context
@@ -81,7 +85,7 @@ def fill_report(page, description, photo=None):
         page.wait_for_selector("[data-testid=thumbs] img")
 
 
-def test_patroller_reports_with_photo_and_leader_sees_it_at_once(live_server, browser, phone, artifacts, tree, people, categories, media, tmp_path):
+def test_patroller_reports_with_photo_and_leader_sees_it_at_once(live_server, browser, request, phone, artifacts, tree, people, categories, media, tmp_path):
     base = live_server.url
     page = open_page(phone)
     log_in(page, base, "patroller", "/patrol/")
@@ -117,7 +121,7 @@ def test_patroller_reports_with_photo_and_leader_sees_it_at_once(live_server, br
     assert page.errors == []
 
     # The grid leader, on another phone, finds it in the inbox straight away.
-    leader_ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True, locale="zh-CN")
+    leader_ctx = new_context(browser, request, viewport=PHONE, is_mobile=True, has_touch=True)
     try:
         lp = open_page(leader_ctx)
         log_in(lp, base, "leader_a", "/inbox/")
