@@ -94,6 +94,7 @@ def home(request):
             # the low-zoom overview of districts and streets, and the district picker (overview.js)
             "chooseDistrict": _("Choose district"), "zoomToArea": _("Click to zoom to this area"),
             "floorsShort": pgettext("number of floors", "F"),
+            "floorsUnknown": _("floors unknown"),
             # the coordinate readout (coords.js): always WGS84
             "coordsPointer": _("Pointer (WGS84)"), "coordsCentre": _("Map centre (WGS84)"),
             "coordsCopy": _("Copy coordinates"), "coordsCopied": _("Copied"),

@@ -156,7 +156,7 @@ def _dwelling_ref(d) -> dict | None:
         return None
     b = d.building
     return {"id": d.pk, "unit": d.unit, "floor": d.floor, "room": d.room,
-            "building": {"id": b.pk, "code": b.code, "name": b.name, "address": b.address}}
+            "building": {"id": b.pk, "code": b.code, "name": b.name, "label": b.label, "address": b.address}}
 
 
 def _visits(user, about: Q) -> list[dict]:
@@ -216,7 +216,7 @@ def dwelling_card(user, pk: int, today: dt.date | None = None) -> dict:
             **_dwelling_ref(dwelling), "use": dwelling.use, "use_label": dwelling.get_use_display(), "area_m2": dwelling.area_m2,
             "owner": dwelling.owner.name if dwelling.owner else dwelling.owner_name,
         },
-        "building": {"id": b.pk, "code": b.code, "name": b.name},
+        "building": {"id": b.pk, "code": b.code, "name": b.name, "label": b.label},
         "rental": rental,
         "households": [
             {"id": h.pk, "number": h.number, "kind": h.kind, "kind_label": h.get_kind_display(),

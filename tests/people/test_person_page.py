@@ -85,3 +85,13 @@ def test_the_page_is_never_cached(client, estate, users):
     res = client.get(f"/people/{estate['people']['corr'].pk}/")
     assert res.status_code == 200
     assert "no-store" in res["Cache-Control"] and "private" in res["Cache-Control"]
+
+
+def test_an_unnamed_building_is_named_by_its_address(client, estate, users):
+    """Footprints from OSM or a survey mostly have no name: the page says the address and the code."""
+    from gridmap.places.models import Building
+
+    Building.objects.filter(pk=estate["building"].pk).update(name="")
+    client.force_login(users["leader_a"])
+    link = client.get(page(estate["people"]["corr"].pk)).content.decode().split('data-testid="on-map">', 1)[1].split("</a>", 1)[0]
+    assert link == "科技园路1号 (A-1)"

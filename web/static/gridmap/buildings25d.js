@@ -94,7 +94,7 @@ export const Buildings25D = L.Layer.extend({
         bounds.extend(ll);
         return ll;
       })));
-      this._buildings.push({ id: p.id ?? f.id, code: p.code, name: p.name, floors, height, parts, bounds,
+      this._buildings.push({ id: p.id ?? f.id, code: p.code, name: p.name, floors, recordedFloors: p.floors_above ?? null, height, parts, bounds,
         colour: rgb(this.options.colour(p) || "#bcaaa4") });
     }
     this.redraw();

@@ -39,6 +39,8 @@ const AREA_LEVELS = Object.keys(LABEL_ZOOM);
 const OVERVIEW_ZOOM = { district: [0, 11], street: [11, 13] };
 
 const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+// "6F", "3.5F", or "floors unknown" when the register has no number (an OSM footprint, say)
+const floorsText = (n) => (n == null ? esc(T.floorsUnknown) : `${esc(n)}${esc(T.floorsShort)}`);
 const row = (k, v) => `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`;
 
 const map = L.map(el, {
@@ -150,7 +152,7 @@ const buildings = L.geoJSON(null, {
     flat.set(f.id, layer);
     // A click opens the building's floor table in the side panel; the tooltip names it (the
     // widest tiles carry no names, building_tiles.js: there it says the use instead).
-    layer.bindTooltip(`${esc(p.name ?? config.uses[p.use] ?? "")} · ${esc(p.floors_above)}${esc(T.floorsShort)}`, { sticky: true, className: "gm-building-tip" });
+    layer.bindTooltip(`${esc(p.name ?? config.uses[p.use] ?? "")} · ${floorsText(p.floors_above)}`, { sticky: true, className: "gm-building-tip" });
     // From zoom 16 the click goes to the building drawn on top there in 2.5D (buildings25d.js).
     layer.on("click", (e) => panel.openBuilding(buildings25d.pick(e.containerPoint)?.id ?? p.id));
     layer.on("add", () => tag(layer, "building", p));
@@ -159,7 +161,7 @@ const buildings = L.geoJSON(null, {
 // From zoom 16 the same footprints are drawn extruded by their floors, shown with the flat layer.
 const buildings25d = new Buildings25D({
   source: buildings, colour: (p) => USE_COLOUR[p.use] || "#bcaaa4", onClick: (b) => panel.openBuilding(b.id),
-  tooltip: (b) => `${esc(b.name)} · ${esc(b.floors)}${esc(T.floorsShort)}`,
+  tooltip: (b) => `${esc(b.name)} · ${floorsText(b.recordedFloors)}`,
 });
 const buildingTiles = new BuildingTiles({ url: config.api.buildingTiles, zooms: config.buildingTileZooms });
 const flat = new Map();  // building id → its footprint on the flat layer
