@@ -156,9 +156,10 @@ def test_layers_are_compressed_for_clients_that_take_gzip(client, tree, houses, 
         plain = client.get(path)
         packed = client.get(path, HTTP_ACCEPT_ENCODING="gzip")
         assert plain.status_code == packed.status_code == 200, path
-        if len(plain.content) >= 200:  # Django leaves tiny bodies alone
-            assert packed["Content-Encoding"] == "gzip", path
+        if packed.get("Content-Encoding") == "gzip":
             assert gzip.decompress(packed.content) == plain.content, path
             assert "Accept-Encoding" in packed["Vary"], path
+        else:  # Django gzips only when it pays, after padding with up to 100 random bytes (BREACH)
+            assert len(gzip.compress(plain.content)) + 100 >= len(plain.content), (path, len(plain.content))
     assert any(client.get(p, HTTP_ACCEPT_ENCODING="gzip").get("Content-Encoding") == "gzip"
                for p in ("/api/map/areas/?level=grid", "/api/map/buildings/?bbox=113.9,22.5,114.0,22.6"))
