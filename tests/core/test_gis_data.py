@@ -45,7 +45,7 @@ def demo(db):
     """The demo district's areas and buildings from gis_data/demo, and the worker the visit names."""
     GridLayer.objects.create(code="social", name="综治网格", is_primary=True)
     GridLayer.objects.create(code="urban", name="城管网格")
-    for kind, rows in (("areas", 12), ("buildings", 29)):
+    for kind, rows in (("areas", 46), ("buildings", 382)):
         report = import_file(kind, GIS_DATA / "demo" / f"{kind}.gpkg")
         assert (report.read, report.loaded, report.errors) == (rows, rows, []), kind
     User.objects.create_user(username="worker-01-01-01a", password="x", role=Role.GRID_WORKER)
@@ -55,7 +55,7 @@ def test_the_demo_geojson_matches_the_geopackage(demo):
     for kind in ("areas", "buildings"):
         report = import_file(kind, GIS_DATA / "demo" / f"{kind}.geojson")  # the same rows again: an update
         assert (report.loaded, report.errors) == (report.read, []), kind
-    assert Area.objects.count() == 12 and Building.objects.count() == 29
+    assert Area.objects.count() == 46 and Building.objects.count() == 382
     exported = gpd.read_file(GIS_DATA / "demo" / "buildings.gpkg")  # each placed where the demo had it
     placed = dict(Building.objects.values_list("code", "grid__code"))
     assert placed == {c: (g or None) for c, g in zip(exported["code"], exported["grid_code"])}
