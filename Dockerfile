@@ -14,9 +14,20 @@ RUN pip install --no-cache-dir .
 COPY web ./web
 RUN cd web && npm install --no-audit --no-fund --omit=dev
 COPY manage.py ./
-RUN GRIDMAP_DEBUG=0 python manage.py collectstatic --no-input -v 0
+# A throwaway key for this build step only: the real one comes from the environment at run time.
+RUN GRIDMAP_DEBUG=0 GRIDMAP_SECRET_KEY=build-only python manage.py collectstatic --no-input -v 0
 
-ENV GRIDMAP_DEBUG=0
+# Production settings (gridmap/settings.py): DEBUG off, Secure and HttpOnly cookies, HSTS,
+# redirect to HTTPS, sessions of 8 hours. Set at run time, never in the image:
+#   GRIDMAP_SECRET_KEY       required, 50+ random characters, the same on every app server
+#   GRIDMAP_ALLOWED_HOSTS    the site's host name(s), comma-separated
+#   DATABASE_URL             postgis://user:password@host:5432/gridmap (a role that is no superuser)
+# Behind a load balancer that ends TLS: GRIDMAP_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO=https.
+# Optional: GRIDMAP_HSTS_SECONDS (default one year; 0 turns HSTS off), GRIDMAP_HSTS_PRELOAD=0,
+# GRIDMAP_HSTS_INCLUDE_SUBDOMAINS=0, GRIDMAP_SSL_REDIRECT=0, GRIDMAP_SESSION_HOURS.
+# `docker run ... python manage.py check --deploy` then reports no security warning.
+ENV GRIDMAP_DEBUG=0 \
+    GRIDMAP_SSL_REDIRECT=1
 EXPOSE 8000
 # Stateless: run as many as needed behind a load balancer; migrate once per release.
 # gthread workers: requests wait on PostgreSQL much of the time (tests/bench/bench_report.py).

@@ -7,9 +7,53 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("GRIDMAP_SECRET_KEY", "dev-only-not-secret")
-DEBUG = os.environ.get("GRIDMAP_DEBUG", "1") == "1"
+# DEBUG only when asked for (scripts/gridmap run asks: it is a local development server).
+DEBUG = os.environ.get("GRIDMAP_DEBUG", "0") == "1"
+# No default key in production: sessions, password resets and CSRF tokens are signed with it.
+# scripts/gridmap generates one into var/secret_key and exports it for run, test and manage.
+SECRET_KEY = os.environ.get("GRIDMAP_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "GRIDMAP_SECRET_KEY is not set. Set it to a long random value (50+ characters, e.g. "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`), the same on every "
+            "app server, or set GRIDMAP_DEBUG=1 for local development only."
+        )
+    SECRET_KEY = "dev-only-not-secret-gridmap-debug-key-never-use-in-production"
 ALLOWED_HOSTS = os.environ.get("GRIDMAP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
+
+
+def _env_flag(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ImproperlyConfigured(f"{name} must be 1 or 0, not {value!r}")
+
+
+# Sessions end after a working day (GRIDMAP_SESSION_HOURS), cookies never readable by scripts.
+SESSION_COOKIE_AGE = int(float(os.environ.get("GRIDMAP_SESSION_HOURS", "8")) * 3600)
+SESSION_COOKIE_HTTPONLY = True
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"  # no page of gridmap is meant to be framed
+if not DEBUG:
+    # Production: HTTPS only. Behind a TLS-terminating load balancer set GRIDMAP_PROXY_SSL_HEADER
+    # to the header it sets (e.g. "HTTP_X_FORWARDED_PROTO=https"), else every request redirects.
+    # scripts/gridmap sets GRIDMAP_SSL_REDIRECT=0: everything it serves is plain HTTP on loopback.
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_SSL_REDIRECT = _env_flag("GRIDMAP_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = int(os.environ.get("GRIDMAP_HSTS_SECONDS", str(365 * 24 * 3600)))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = _env_flag("GRIDMAP_HSTS_INCLUDE_SUBDOMAINS", True)
+    SECURE_HSTS_PRELOAD = _env_flag("GRIDMAP_HSTS_PRELOAD", True)
+    if os.environ.get("GRIDMAP_PROXY_SSL_HEADER"):
+        header, _, value = os.environ["GRIDMAP_PROXY_SSL_HEADER"].partition("=")
+        if not header.startswith("HTTP_") or not value:
+            raise ImproperlyConfigured("GRIDMAP_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https")
+        SECURE_PROXY_SSL_HEADER = (header, value)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -67,7 +111,9 @@ TEMPLATES = [
 # The scripts export DATABASE_URL for the project-local cluster (socket under var/).
 DATABASES = {
     "default": dj_database_url.config(
-        default="postgis://gridmap@/gridmap?host=/tmp&port=5439", conn_max_age=60
+        default="postgis://gridmap@/gridmap?host=/tmp&port=5439", conn_max_age=60,
+        # a pooled connection is pinged before reuse: no failed request after a database restart
+        conn_health_checks=True,
     )
 }
 DATABASES["default"]["ENGINE"] = "django.contrib.gis.db.backends.postgis"
@@ -81,7 +127,7 @@ AUTHENTICATION_BACKENDS = [
     # when that path is no longer listed here. Sessions made before AreaUserBackend (d01a7a8) name
     # ModelBackend: listed second, they stay valid across that deploy (new sign-ins all go through
     # the first; meanwhile a wrong password is checked twice). Remove this line once none is left:
-    # each expires SESSION_COOKIE_AGE (two weeks) after it was last saved.
+    # each expires two weeks (SESSION_COOKIE_AGE then) after it was last saved.
     "django.contrib.auth.backends.ModelBackend",
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
