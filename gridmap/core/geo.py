@@ -5,6 +5,9 @@ from dataclasses import dataclass
 import numpy as np
 import shapely
 from django.conf import settings
+from django.contrib.gis.geos import GEOSException, GEOSGeometry, MultiPolygon
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
 from pyproj import CRS, Transformer
 from pyproj.exceptions import CRSError
 
@@ -77,7 +80,7 @@ def gcj02_to_wgs84(xy: np.ndarray) -> np.ndarray:
     """Invert the obfuscation by fixed-point iteration (converges to < 1e-9° in a few steps)."""
     xy = np.asarray(xy, dtype=float)
     wgs = xy.copy()
-    for _ in range(30):
+    for _step in range(30):
         err = wgs84_to_gcj02(wgs) - xy
         wgs -= err
         if np.nanmax(np.abs(err), initial=0.0) < 1e-10:
@@ -141,3 +144,141 @@ def repair_polygons(geoms: np.ndarray, tolerance: float = 0.01) -> tuple[np.ndar
     ok = change <= tolerance
     out[idx[ok]] = fixed[ok]
     return out, Repair(idx, reason, ok, change)
+
+
+# --- one check for every geometry that is stored (services, admin forms, importer) --------------
+
+# Per kind: (most vertices, largest extent in km, None = no limit). settings.GEOMETRY_LIMITS may
+# override any of them, e.g. GEOMETRY_LIMITS = {"boundary": (50_000, 400)}.
+DEFAULT_LIMITS = {
+    "boundary": (20_000, 200.0),    # an area or grid boundary: at most a district
+    "footprint": (5_000, 5.0),      # a building
+    "line": (10_000, 50.0),         # a facility's point or line (pipe, road marking)
+    "point": (1, None),
+}
+REPAIR_TOLERANCE = 0.01  # an invalid polygon is repaired only if its area changes by at most 1%
+_KM_PER_DEGREE = 111.32
+
+
+# The importer's geometry fields (core/io/registers.py) and the kind of limits each gets.
+FIELD_KINDS = {"boundary": "boundary", "footprint": "footprint", "location": "point", "geom": "line"}
+
+
+def over_limits(geoms: np.ndarray, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """For the importer (one call per file): where geometries have more vertices than `kind`
+    allows, and where they span more than its extent (the limits `check_shape` applies one by one)."""
+    most, km = limits(kind)
+    count = shapely.get_num_coordinates(geoms)
+    many = np.zeros(len(geoms), dtype=bool) if most is None else count > most
+    with np.errstate(invalid="ignore"):
+        wide = np.zeros(len(geoms), dtype=bool) if km is None else extent_km(shapely.bounds(geoms)) > km
+    return many, wide
+
+
+def limits(kind: str) -> tuple[int | None, float | None]:
+    return {**DEFAULT_LIMITS, **getattr(settings, "GEOMETRY_LIMITS", {})}[kind]
+
+
+def extent_km(bounds) -> float:
+    """The larger side of a lon/lat bounding box in km (east-west measured at its middle latitude)."""
+    w, s, e, n = np.moveaxis(np.asarray(bounds, dtype=float), -1, 0)  # one box (4,) or many (N, 4)
+    return np.maximum((e - w) * _KM_PER_DEGREE * np.cos(np.radians((s + n) / 2)), (n - s) * _KM_PER_DEGREE)
+
+
+def _spot(reason: str) -> str:
+    """"Self-intersection[116.39 39.91]" → "lon 116.39, lat 39.91" (the spot GEOS names)."""
+    if "[" not in reason:
+        return ""
+    xy = reason[reason.find("[") + 1:reason.find("]")].split()
+    try:
+        return _("lon %(lon).6f, lat %(lat).6f") % {"lon": float(xy[0]), "lat": float(xy[1])}
+    except (ValueError, IndexError):
+        return ""
+
+
+def check_shape(geom, *, kind: str, max_vertices: int | None = None, max_extent_km: float | None = None,
+                repair: bool = True):
+    """The one geometry check (lon/lat in WGS84, a shapely geometry): vertex count, coordinate range,
+    extent and — for polygons — validity, repairing an invalid polygon with make_valid when its area
+    changes by at most 1% (`repair_polygons`, the importer's rule). Returns the geometry, repaired
+    if need be; raises ValidationError naming the problem and where it is."""
+    default_vertices, default_extent = limits(kind)
+    max_vertices = default_vertices if max_vertices is None else max_vertices
+    max_extent_km = default_extent if max_extent_km is None else max_extent_km
+    n = shapely.get_num_coordinates(geom)
+    if max_vertices is not None and n > max_vertices:
+        raise ValidationError(
+            _("%(n)s vertices; at most %(most)s are allowed here") % {"n": f"{n:,}", "most": f"{max_vertices:,}"},
+            code="too_many_vertices")
+    if shapely.is_empty(geom):
+        raise ValidationError(_("the geometry is empty"), code="empty_geometry")
+    xy = shapely.get_coordinates(geom)
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isfinite(xy).all(axis=1) | (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValidationError(
+            _("vertex %(i)d (lon %(lon)s, lat %(lat)s) is out of range: longitude must be within "
+              "-180…180 and latitude within -90…90") % {"i": i + 1, "lon": xy[i, 0], "lat": xy[i, 1]},
+            code="coordinate_out_of_range")
+    if max_extent_km is not None:
+        km = extent_km(shapely.bounds(geom))
+        if km > max_extent_km:
+            raise ValidationError(
+                _("spans %(km).1f km; at most %(most)s km are allowed here") % {"km": km, "most": f"{max_extent_km:g}"},
+                code="extent_too_large")
+    if shapely.get_type_id(geom) in (shapely.GeometryType.POLYGON, shapely.GeometryType.MULTIPOLYGON) \
+            and not shapely.is_valid(geom):
+        if repair:
+            fixed, rep = repair_polygons(np.array([geom], dtype=object), REPAIR_TOLERANCE)
+            if rep.repaired[0]:
+                return fixed[0]
+            change = rep.change[0]
+            shown = _("more than 100%") if not change <= 1 else f"{change:.1%}"
+        reason = shapely.is_valid_reason(geom)
+        at = _spot(reason)
+        message = _("not a valid polygon: %(reason)s") % {
+            "reason": reason.split("[")[0] + (_(" at %(spot)s") % {"spot": at} if at else "")}
+        if repair:
+            message += "; " + _("a repair would change its area by %(change)s (limit 1%%)") % {"change": shown}
+        raise ValidationError(message, code="invalid_geometry")
+    return geom
+
+
+def check_geometry(geom: GEOSGeometry, *, kind: str, max_vertices: int | None = None,
+                   max_extent_km: float | None = None, repair: bool = True) -> GEOSGeometry:
+    """`check_shape` for a Django (GEOS) geometry, in WGS84 (transformed there if it has another
+    SRID). Returns a GEOS geometry of the same family (a repaired polygon stays a (multi)polygon)."""
+    if geom.srid and geom.srid != 4326:
+        try:
+            geom = geom.transform(4326, clone=True)
+        except GEOSException as exc:
+            raise ValidationError(_("the coordinates cannot be converted to lon/lat: %(e)s") % {"e": exc},
+                                  code="coordinate_out_of_range") from None
+    shape = shapely.from_wkb(bytes(geom.wkb))
+    checked = check_shape(shape, kind=kind, max_vertices=max_vertices, max_extent_km=max_extent_km, repair=repair)
+    if checked is shape:
+        return geom
+    out = GEOSGeometry(memoryview(shapely.to_wkb(checked)), srid=4326)
+    if out.geom_type == "MultiPolygon" and geom.geom_type == "Polygon" and len(out) == 1:
+        out = out[0]
+        out.srid = 4326
+    elif out.geom_type == "Polygon" and geom.geom_type == "MultiPolygon":
+        out = MultiPolygon(out, srid=4326)
+    return out
+
+
+def checked_form(base=None, **kinds):
+    """A ModelForm whose clean_<field> passes each named geometry field through `check_geometry`,
+    e.g. `form = checked_form(footprint="footprint")` on a ModelAdmin: a bad geometry becomes a
+    form error on its field, never a 500."""
+    from django import forms
+
+    def cleaner(field, kind):
+        def clean(self):
+            value = self.cleaned_data.get(field)
+            return None if value is None else check_geometry(value, kind=kind)
+        return clean
+
+    attrs = {f"clean_{field}": cleaner(field, kind) for field, kind in kinds.items()}
+    return type("GeometryCheckedForm", (base or forms.ModelForm,), attrs)

@@ -113,3 +113,25 @@ def validate_credit_code(value: str) -> None:
             % {"got": code[17], "want": expected},
             code="uscc_check_digit",
         )
+
+
+# Control characters (C0 but tab, line feed and carriage return; DEL; C1) have no place in text
+# typed into a form, a search box or a URL; NUL is refused by PostgreSQL itself ("A string literal
+# cannot contain NUL (0x00) characters") and would otherwise surface as a 500.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def has_control_characters(value) -> bool:
+    return isinstance(value, str) and CONTROL_CHARACTERS.search(value) is not None
+
+
+def validate_no_control_characters(value) -> None:
+    """Refuse text holding a control character, naming the first one (e.g. U+0000)."""
+    if isinstance(value, str):
+        m = CONTROL_CHARACTERS.search(value)
+        if m:
+            raise ValidationError(
+                _("Text may not contain control characters (found U+%(code)04X at position %(pos)d)")
+                % {"code": ord(m.group()), "pos": m.start() + 1},
+                code="control_character",
+            )

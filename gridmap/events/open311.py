@@ -41,6 +41,7 @@ from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
 from gridmap.core import clock
+from gridmap.core.validators import has_control_characters
 from gridmap.places.models import Building
 
 from . import selectors, services
@@ -136,6 +137,7 @@ def open311_view(*methods):
         @wraps(view)
         def wrapped(request, *args, fmt="xml", **kwargs):
             try:
+                _refuse_control_characters(request, kwargs)
                 if request.method not in methods:
                     response = render_errors(fmt, Open311Error(405, f"{request.method} is not supported here; use {' or '.join(methods)}"))
                     response["Allow"] = ", ".join(methods)
@@ -145,6 +147,21 @@ def open311_view(*methods):
                 return render_errors(fmt, error)
         return wrapped
     return decorate
+
+
+def _refuse_control_characters(request, path_args: dict) -> None:
+    """NUL and other control characters in an id of the path (404: no such id) or in an argument
+    (400), refused before they reach PostgreSQL, which cannot store a NUL (a 500 otherwise)."""
+    for name, value in path_args.items():
+        if has_control_characters(value):
+            raise Open311Error(404, f"{name} {value!r} not found: it contains a control character")
+    _refuse_control_arguments(request.GET)
+
+
+def _refuse_control_arguments(params) -> None:
+    for name, values in params.lists():
+        if has_control_characters(name) or any(map(has_control_characters, values)):
+            raise Open311Error(400, f"{name!r} contains a control character (such as NUL); remove it")
 
 
 def _param(params, name: str) -> str:
@@ -499,6 +516,7 @@ def post_request(request, fmt):
         params = request.POST
     except (RequestDataTooBig, TooManyFieldsSent) as exc:
         raise Open311Error(400, f"the request is too large: {exc}") from None
+    _refuse_control_arguments(params)
     _check_jurisdiction(params)
     key = _param(params, "api_key") or _param(request.GET, "api_key")
     api_key = ApiKey.objects.filter(key=key, active=True).first() if key else None

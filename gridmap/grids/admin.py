@@ -1,8 +1,11 @@
 from django.contrib import admin
+from django.core.exceptions import ValidationError
 from leaflet.admin import LeafletGeoAdmin
 
+from gridmap.core import geo
+
 from . import selectors, services
-from .models import Area, AreaBoundary, GridLayer
+from .models import Area, AreaBoundary, GridLayer, Level
 
 
 @admin.register(GridLayer)
@@ -21,8 +24,30 @@ class AreaBoundaryInline(admin.TabularInline):
         return False
 
 
+class AreaForm(geo.checked_form()):
+    """A boundary is checked here as `services.set_boundary` checks it (limits, validity, no overlap
+    with the layer's other grids), so a bad one is a form error on the field, never a 500."""
+
+    def clean_boundary(self):
+        value = self.cleaned_data.get("boundary")
+        return None if value is None else services.as_multipolygon(value)
+
+    def clean(self):
+        cleaned = super().clean()
+        boundary = cleaned.get("boundary")
+        if boundary is not None and cleaned.get("level") == Level.GRID and cleaned.get("layer") is not None:
+            probe = Area(pk=self.instance.pk, code=cleaned.get("code") or self.instance.code,
+                         level=Level.GRID, layer=cleaned["layer"])
+            try:
+                services.check_no_overlap(probe, boundary)
+            except ValidationError as exc:
+                self.add_error("boundary", exc)
+        return cleaned
+
+
 @admin.register(Area)
 class AreaAdmin(LeafletGeoAdmin):
+    form = AreaForm
     list_display = ["code", "name", "level", "layer", "parent", "leader"]
     list_filter = ["level", "layer"]
     search_fields = ["code", "name", "leader__username", "leader__last_name"]

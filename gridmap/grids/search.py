@@ -23,13 +23,16 @@ import re
 import numpy as np
 from django.contrib.gis.db.models.functions import Envelope
 from django.contrib.gis.geos import Point
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.functions import Length
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
+from rest_framework.exceptions import ValidationError
 
 from gridmap.core.geo import gcj02_to_wgs84
 from gridmap.core.scoping import mask_id_number, scope
+from gridmap.core.validators import validate_no_control_characters
 
 from .selectors import grid_at, visible_areas
 
@@ -253,6 +256,10 @@ def search(user, raw: str | None, limit: int = MAX_RESULTS) -> dict:
     in KINDS order (a coordinate query: one "point" result, see find_point), each with kind, id,
     label, sublabel, point ([lon, lat]) and/or bbox
     ([w, s, e, n]) to fly to, and `open` (what the map opens: building / person / event / area)."""
+    try:  # a NUL would reach PostgreSQL and fail there (a 500): refuse it here, a 400 in the API
+        validate_no_control_characters(raw)
+    except DjangoValidationError as exc:
+        raise ValidationError({"q": exc.messages}) from None
     q = normalise(raw)
     if not q or not user.is_authenticated:
         return {"query": q, "results": [], "groups": []}

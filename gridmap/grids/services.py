@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 
-from gridmap.core import clock
+from gridmap.core import clock, geo
 
 from .models import Area, AreaBoundary, GridLayer, Level
 
@@ -17,15 +17,13 @@ POINT_PLACED = ["places_building", "places_organisation", "places_facility"]
 
 
 def as_multipolygon(geom: GEOSGeometry) -> MultiPolygon:
+    """A boundary as stored: a multipolygon in WGS84 within the limits of `geo.check_geometry`
+    (coordinate range, vertex count, extent; an invalid polygon repaired within 1% or refused)."""
     if geom.geom_type == "Polygon":
         geom = MultiPolygon(geom, srid=geom.srid)
     if geom.geom_type != "MultiPolygon":
         raise ValidationError(f"a boundary must be a polygon, got {geom.geom_type}")
-    if geom.srid != 4326:
-        geom = geom.transform(4326, clone=True)
-    if not geom.valid:
-        raise ValidationError(f"invalid boundary: {geom.valid_reason}")
-    return geom
+    return geo.check_geometry(geom, kind="boundary")
 
 
 # Shared edges meet in a line of zero area; anything above this is an overlap, not noise.

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core import geo
 from gridmap.core.admin import ScopedAdmin
 from gridmap.core.scoping import mask_id_number, mask_phone
 from gridmap.core.services import log_sensitive_view
@@ -106,6 +107,7 @@ class HouseholdAdmin(ScopedAdmin):
 
 @admin.register(Visit)
 class VisitAdmin(ScopedAdmin):
+    form = geo.checked_form(location="point")
     list_display = ["visited_at", "worker", "person", "household", "building", "organisation", "grid"]
     list_filter = ["grid"]
     search_fields = ["person__name", "household__number", "findings"]

@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from gridmap.core import geo
 from gridmap.core.admin import ScopedAdmin
 
 from .models import Building, Dwelling, Facility, Inspection, Organisation, RentedDwelling
@@ -14,6 +15,7 @@ class DwellingInline(admin.TabularInline):
 
 @admin.register(Building)
 class BuildingAdmin(ScopedAdmin):
+    form = geo.checked_form(footprint="footprint")
     list_display = ["code", "label", "address", "use", "floors_above", "units", "grid"]
     list_filter = ["use", "grid__parent", "grid"]
     search_fields = ["code", "name", "address"]
@@ -57,6 +59,7 @@ class RentedDwellingAdmin(ScopedAdmin):
 
 @admin.register(Organisation)
 class OrganisationAdmin(ScopedAdmin):
+    form = geo.checked_form(location="point")
     list_display = ["name", "credit_code", "kind", "legal_representative", "employees", "risk_level", "grid"]
     list_filter = ["kind", "risk_level", "grid"]
     search_fields = ["name", "credit_code", "address", "legal_representative"]
@@ -67,6 +70,7 @@ class OrganisationAdmin(ScopedAdmin):
 
 @admin.register(Facility)
 class FacilityAdmin(ScopedAdmin):
+    form = geo.checked_form(geom="line")
     list_display = ["code", "kind", "status", "owner_department", "grid"]
     list_filter = ["kind", "status", "grid"]
     search_fields = ["code", "owner_department"]

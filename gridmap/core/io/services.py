@@ -252,6 +252,16 @@ def _geometry(reg: Register, src, crs_option, gcj02: bool, rows: _Rows) -> pd.Se
             f"(row {src.rows[first]} at {where[first]}); are the coordinates in another CRS? pass --crs"
         )
     rows.flag(far, spec.field, f"coordinate out of range for {crs.name}", where)
+    kind = geo.FIELD_KINDS.get(spec.field)
+    if kind is not None:  # the limits of geo.check_shape, as services and the admin apply them
+        most, km = geo.limits(kind)
+        many, wide = geo.over_limits(geoms, kind)
+        many, wide = present & many, present & ~far & ~many & wide
+        if most is not None:
+            rows.flag(many, spec.field, f"more than {most:,} vertices")
+        if km is not None:
+            rows.flag(wide, spec.field, f"spans more than {km:g} km")
+        far = far | many | wide
     if spec.required:
         rows.flag(~present, spec.field, "missing geometry")
     kinds = shapely.get_type_id(geoms)
