@@ -33,8 +33,9 @@ def dockerfile_env() -> dict[str, str]:
 
 
 def clean_env(**extra) -> dict[str, str]:
-    """This process's environment without any GRIDMAP_ setting (scripts/gridmap exports some)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDMAP_")}
+    """This process's environment without any GRIDMAP_ setting (scripts/gridmap exports some) and
+    without DJANGO_ALLOW_ASYNC_UNSAFE (the browser tests' conftest sets it; no deployment may)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GRIDMAP_") and k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(DJANGO_SETTINGS_MODULE="gridmap.settings", PYTHONWARNINGS="ignore")
     env.update(extra)
     return env
