@@ -8,6 +8,7 @@ import pytest
 import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon, Point, Polygon
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.test import override_settings
 from django.urls import reverse
 from hypothesis import given, settings
@@ -30,6 +31,14 @@ BOW_TIE = "POLYGON((113.91 22.51, 113.94 22.54, 113.94 22.51, 113.91 22.54, 113.
 # the area within 1% (the loop is a few m² of a 25 km² polygon)
 NEARLY_VALID = ("POLYGON((113.90 22.50, 113.95 22.50, 113.95 22.60, 113.90 22.60, "
                 "113.90001 22.49999, 113.90 22.50))")
+
+
+@pytest.fixture(autouse=True)
+def _english(settings):
+    """The messages are matched in English, in code and in the admin's pages (zh-hans translates them)."""
+    settings.LANGUAGE_CODE = "en"
+    with translation.override("en"):
+        yield
 
 
 def multi(wkt: str) -> str:
