@@ -248,27 +248,31 @@ class LeaveAdmin(RosterAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(CentreEditable, admin.ModelAdmin):
-    """Open311 API keys (接口密钥): the key is generated on creation and shown here to hand over."""
+    """Open311 API keys (接口密钥): the key is generated on creation and shown once, in the
+    message after saving, to hand over; only its hash and prefix are kept, so no one (the centre
+    included) can read it afterwards. A lost key is replaced by a new one."""
 
     list_display = ["name", "masked_key", "active", "created_at"]
     list_filter = ["active"]
-    search_fields = ["name"]
+    search_fields = ["name", "prefix"]
     actions = ["activate", "deactivate"]
 
     def get_fields(self, request, obj=None):
-        return ["name", "active"] if obj is None else ["name", "key", "active", "created_at"]
+        return ["name", "active"] if obj is None else ["name", "masked_key", "active", "created_at"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["key", "created_at"]
+        return [] if obj is None else ["masked_key", "created_at"]
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        if not change:
-            self.message_user(request, format_html("{} <code>{}</code>", _("API key for this client:"), obj.key), messages.SUCCESS)
+        if not change and obj.key:
+            self.message_user(request, format_html(
+                "{} <code>{}</code> {}", _("API key for this client:"), obj.key,
+                _("Copy it now: it is shown only this once.")), messages.SUCCESS)
 
     @admin.display(description=_("key"))
     def masked_key(self, obj):
-        return f"{obj.key[:6]}…{obj.key[-4:]}" if obj.key else "—"
+        return f"{obj.prefix}…" if obj.prefix else "…"
 
     @admin.action(description=_("Activate the selected keys"), permissions=["change"])
     def activate(self, request, queryset):

@@ -200,7 +200,7 @@ class TimelineSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = EventAction
-        fields = ["seq", "action", "from_status", "to_status", "actor", "at", "note", "lon", "lat", "assignee", "photos"]
+        fields = ["seq", "action", "from_status", "to_status", "actor", "at", "note", "public_note", "lon", "lat", "assignee", "photos"]
 
     def get_photos(self, row) -> list[str]:
         return [photo_url(self.context.get("request"), p) for p in row.photos.all()]
@@ -305,7 +305,9 @@ class EventDetailView(generics.RetrieveAPIView):
 
 class ActionSerializer(serializers.Serializer):
     action = serializers.ChoiceField(choices=[c for c in Action.choices if c[0] != Action.REPORT])
-    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="")
+    note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="", help_text="internal: never shown outside")
+    public_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="",
+                                        help_text="written for the public: shown as Open311 status_notes")
     assignee = serializers.SlugRelatedField(slug_field="username", queryset=User.objects.filter(is_active=True),
                                             required=False, allow_null=True, help_text="username (assign)")
     department = serializers.SlugRelatedField(slug_field="code", queryset=Department.objects.all(),
@@ -353,7 +355,7 @@ class EventActionView(APIView):
             photos = [read_photo(f, i) for i, f in enumerate(request.FILES.getlist("photos") or data["photos"], start=1)]
             point = services.check_point(data["lon"], data["lat"]) if data.get("lon") is not None else None
             event = services.act(
-                event.pk, data["action"], request.user, note=data["note"], point=point,
+                event.pk, data["action"], request.user, note=data["note"], public_note=data["public_note"], point=point,
                 assignee=data.get("assignee"), department=data.get("department"),
                 satisfaction=data["satisfaction"], photos=photos, expected_version=data.get("expected_version"),
             )

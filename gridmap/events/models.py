@@ -1,6 +1,7 @@
 """Events (事件) and their life: categories with time limits, the working-day calendar,
 events with an append-only action log, photos, notifications, duty and leave, Open311 keys.
 The allowed moves are in workflow.py; every change goes through services.py."""
+import hashlib
 import secrets
 import uuid
 
@@ -56,6 +57,10 @@ class Category(models.Model):
     handling_level = models.CharField(_("handled by default at"), max_length=12, choices=HandlingLevel.choices, blank=True)
     department = models.ForeignKey(Department, verbose_name=_("department"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     open311 = models.BooleanField(_("offered through Open311"), default=True)
+    involves_people = models.BooleanField(
+        _("involves people"), default=False,
+        help_text=_("its events are about people (disputes, special population, petitions): Open311 shows them only near, "
+                    "never at, their place; applies to every category below this one too"))
     active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -78,6 +83,10 @@ class Category(models.Model):
 
     def effective_department(self):
         return next((c.department for c in self.lineage() if c.department_id), None)
+
+    def effective_involves_people(self) -> bool:
+        """This category or one above it involves people."""
+        return any(c.involves_people for c in self.lineage())
 
 
 class TimeLimit(models.Model):
@@ -169,6 +178,9 @@ class Event(models.Model):
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_events")
     reporter_name = models.CharField(_("reporter name"), max_length=60, blank=True)
     reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    public = models.BooleanField(
+        _("public"), default=False,
+        help_text=_("shown through Open311: reports from the public (hotline, web, Open311) are, internal patrol and grid-worker reports are not"))
     involved_persons = models.ManyToManyField("people.Person", verbose_name=_("people involved"), blank=True, related_name="events")
     involved_organisations = models.ManyToManyField("places.Organisation", verbose_name=_("organisations involved"), blank=True, related_name="events")
     building = models.ForeignKey("places.Building", verbose_name=_("building"), null=True, blank=True, on_delete=models.SET_NULL, related_name="events")
@@ -216,7 +228,8 @@ class EventAction(models.Model):
     to_status = models.CharField(_("status after"), max_length=10, choices=State.choices)
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, blank=True, on_delete=models.PROTECT, related_name="+", help_text=_("empty: the system"))
     at = models.DateTimeField(_("at"))
-    note = models.TextField(_("note"), blank=True)
+    note = models.TextField(_("note"), blank=True, help_text=_("internal: never shown outside"))
+    public_note = models.TextField(_("note for the public"), blank=True, help_text=_("shown to the reporter and through Open311"))
     point = models.PointField(_("where"), srid=4326, null=True, blank=True)
     assignee = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("assigned to"), null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
@@ -301,9 +314,15 @@ class EventCounter(models.Model):
 
 
 class ApiKey(models.Model):
-    """An Open311 API key (接口密钥) for an outside client."""
+    """An Open311 API key (接口密钥) for an outside client. Only its SHA-256 hash and a short
+    prefix (to tell keys apart) are stored: the key itself is known once, right after creation
+    (`key` on that instance), and never again."""
 
-    key = models.CharField(_("key"), max_length=64, unique=True)
+    PREFIX_LENGTH = 6
+
+    key_hash = models.CharField(_("key hash (SHA-256)"), max_length=64, unique=True, editable=False)
+    prefix = models.CharField(_("key prefix"), max_length=PREFIX_LENGTH, blank=True, editable=False,
+                              help_text=_("the first characters of the key, to tell keys apart"))
     name = models.CharField(_("client name"), max_length=100)
     active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -315,9 +334,33 @@ class ApiKey(models.Model):
     def __str__(self):
         return self.name
 
+    @staticmethod
+    def hash(key: str) -> str:
+        return hashlib.sha256(key.encode()).hexdigest()
+
+    @classmethod
+    def prefix_of(cls, key: str) -> str:
+        return key[:min(cls.PREFIX_LENGTH, len(key) // 4)]  # a short key gives away less
+
+    @property
+    def key(self) -> str | None:
+        """The key in clear: only on the instance that set it (None once read back)."""
+        return getattr(self, "_key", None)
+
+    @key.setter
+    def key(self, value: str) -> None:
+        self._key = value or None
+        if value:
+            self.key_hash, self.prefix = self.hash(value), self.prefix_of(value)
+
+    @classmethod
+    def lookup(cls, key: str):
+        """The active key `key` is, or None."""
+        return cls.objects.filter(key_hash=cls.hash(key), active=True).first() if key else None
+
     def save(self, *args, **kwargs):
         # A key is never empty, however it is created (admin, shell, a script): 256 random bits.
-        if not self.key:
+        if not self.key_hash:
             self.key = secrets.token_urlsafe(32)
         super().save(*args, **kwargs)
 

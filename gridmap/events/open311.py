@@ -22,8 +22,16 @@ made up; a resend with it returns the first report, and tokens/{client_id} finds
 `detailed_status` (CitySDK's vocabulary, see DETAILED_STATUS), `workflow_status` (gridmap's own
 state) and `media_urls`.
 
-Reading needs no key (as the spec says), so only events of categories offered through Open311
-are readable, and nothing about the reporter is ever shown.
+Reading needs no key (as the spec says), so only what is public is readable: events marked
+public (reports from the public; internal patrol and grid-worker reports are not) of categories
+offered through Open311. Nothing about the reporter is ever shown; `status_notes` is the latest
+note written for the public (EventAction.public_note), never an internal note; and events of a
+category that involves people (Category.involves_people, on it or a category above) are shown
+only near their place: lat/long rounded to 3 decimals (about 100 m), no address or address_id.
+
+POST is limited per API key (RATE_LIMITS["key"] a minute) and, for requests without a valid
+key, per client address (RATE_LIMITS["ip"] a minute; settings.OPEN311_RATE_LIMITS overrides
+both): over the limit is a 429 in the spec's error format, with Retry-After.
 """
 import datetime as dt
 import json
@@ -34,8 +42,10 @@ from functools import wraps
 from xml.etree import ElementTree as ET
 
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.core.validators import URLValidator, validate_email
+from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -46,7 +56,7 @@ from gridmap.places.models import Building
 
 from . import selectors, services
 from .calendar import TZ
-from .models import ApiKey, Category, EventPhoto, HandlingLevel, LimitUnit, Urgency
+from .models import ApiKey, Category, EventAction, EventPhoto, HandlingLevel, LimitUnit, Urgency
 from .photos import read_photo
 from .workflow import FINAL_STATES, State
 
@@ -62,6 +72,8 @@ MAX_SPAN = dt.timedelta(days=90)  # the spec's default window and maximum span
 MAX_PAGE_SIZE = 1000  # the spec's "first 1000 requests"
 MAX_MEDIA = 3  # uploaded files per request
 MAX_DESCRIPTION = 4000  # the spec's limit
+COARSE_DECIMALS = 3  # lat/long of an event that involves people: about 100 m
+RATE_LIMITS = {"key": 30, "ip": 10}  # POSTs a minute: per API key; per address without a valid key
 
 # Extended status: CitySDK's `detailed_status` vocabulary (RECEIVED, IN_PROCESS, PROCESSED,
 # ARCHIVED, REJECTED), the extension existing GeoReport clients already read (CitySDK, Klarschiff,
@@ -82,10 +94,11 @@ LEVEL_NAMES = {HandlingLevel.GRID: "网格", HandlingLevel.COMMUNITY: "社区", 
 class Open311Error(Exception):
     """An error answered in the spec's format: HTTP `status`, a list of (code, description)."""
 
-    def __init__(self, status: int, *descriptions: str):
+    def __init__(self, status: int, *descriptions: str, headers: dict | None = None):
         super().__init__("; ".join(descriptions))
         self.status = status
         self.errors = [(status, d) for d in descriptions]
+        self.headers = headers or {}
 
 
 # ---------------------------------------------------------------- rendering
@@ -126,7 +139,10 @@ def render(fmt: str, root: str, item: str | None, body, status: int = 200) -> Ht
 
 def render_errors(fmt: str, error: Open311Error) -> HttpResponse:
     body = [{"code": code, "description": text} for code, text in error.errors]
-    return render(fmt, "errors", "error", body, status=error.status)
+    response = render(fmt, "errors", "error", body, status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    return response
 
 
 def open311_view(*methods):
@@ -275,6 +291,29 @@ def service_definition(request, code, fmt):
 # ---------------------------------------------------------------- requests: reading
 
 
+def public_events():
+    """What Open311 may show: public events of categories offered through Open311, each with
+    `public_status_note`, the latest note written for the public."""
+    notes = EventAction.objects.filter(event=OuterRef("pk")).exclude(public_note="").order_by("-seq")
+    return selectors.open311_events().filter(public=True).annotate(
+        public_status_note=Subquery(notes.values("public_note")[:1]))
+
+
+def people_categories() -> set[int]:
+    """Ids of the categories that involve people, by their own flag or one above them."""
+    rows = {pk: (parent, flag) for pk, parent, flag in Category.objects.values_list("pk", "parent_id", "involves_people")}
+
+    def involves(pk) -> bool:
+        seen = set()
+        while pk in rows and pk not in seen:
+            seen.add(pk)
+            pk, flag = rows[pk]
+            if flag:
+                return True
+        return False
+    return {pk for pk in rows if involves(pk)}
+
+
 def _agency(event) -> str:
     if event.department_id:
         return event.department.name
@@ -308,13 +347,14 @@ def _media_urls(request, event) -> list[str]:
     return urls
 
 
-def _request(request, event, extensions: bool) -> dict:
+def _request(request, event, extensions: bool, people: set[int]) -> dict:
     closed = event.status in FINAL_STATES
     media = _media_urls(request, event)
+    coarse = event.category_id in people  # near, never at, the place of people
     body = {
         "service_request_id": event.number,
         "status": "closed" if closed else "open",
-        "status_notes": event.last_note or None,
+        "status_notes": event.public_status_note or None,
         "service_name": event.category.name,
         "service_code": event.category.code,
         "description": event.description,
@@ -323,11 +363,11 @@ def _request(request, event, extensions: bool) -> dict:
         "requested_datetime": w3c(event.reported_at),
         "updated_datetime": w3c(event.closed_at if closed and event.closed_at else (event.last_change or event.reported_at)),
         "expected_datetime": w3c(event.due_at),
-        "address": event.address or (event.building.address if event.building_id else "") or None,
-        "address_id": event.building_id,
+        "address": None if coarse else event.address or (event.building.address if event.building_id else "") or None,
+        "address_id": None if coarse else event.building_id,
         "zipcode": None,
-        "lat": event.point.y,
-        "long": event.point.x,
+        "lat": round(event.point.y, COARSE_DECIMALS) if coarse else event.point.y,
+        "long": round(event.point.x, COARSE_DECIMALS) if coarse else event.point.x,
         "media_url": media[0] if media else None,
     }
     if extensions:
@@ -378,7 +418,7 @@ def request_list(request, fmt):
         return post_request(request, fmt)
     params = request.GET
     _check_jurisdiction(params)
-    qs = selectors.open311_events()
+    qs = public_events()
     ids = _split(_param(params, "service_request_id"))
     if ids:  # "This overrides all other arguments."
         qs = qs.filter(number__in=ids)
@@ -399,17 +439,18 @@ def request_list(request, fmt):
     size = _positive_int(params, "page_size", MAX_PAGE_SIZE, MAX_PAGE_SIZE)
     events = list(qs.order_by("-reported_at", "-pk")[(page - 1) * size: page * size])
     extensions = _param(params, "extensions").lower() == "true"
-    return render(fmt, "service_requests", "request", [_request(request, e, extensions) for e in events])
+    people = people_categories()
+    return render(fmt, "service_requests", "request", [_request(request, e, extensions, people) for e in events])
 
 
 @open311_view("GET")
 def request_detail(request, request_id, fmt):
     _check_jurisdiction(request.GET)
-    event = selectors.open311_events().filter(number=request_id).first()
+    event = public_events().filter(number=request_id).first()
     if event is None:
         raise Open311Error(404, f"service_request_id {request_id} not found")
     extensions = _param(request.GET, "extensions").lower() == "true"
-    return render(fmt, "service_requests", "request", [_request(request, event, extensions)])
+    return render(fmt, "service_requests", "request", [_request(request, event, extensions, people_categories())])
 
 
 @open311_view("GET")
@@ -419,7 +460,7 @@ def token(request, token, fmt):
         client_id = uuid.UUID(token)
     except ValueError:
         raise Open311Error(404, f"token {token} not found") from None
-    number = selectors.open311_events().filter(client_id=client_id).values_list("number", flat=True).first()
+    number = public_events().filter(client_id=client_id).values_list("number", flat=True).first()
     if number is None:
         raise Open311Error(404, f"token {token} not found")
     return render(fmt, "service_requests", "request", [{"service_request_id": number, "token": token}])
@@ -427,7 +468,7 @@ def token(request, token, fmt):
 
 def media(request, pk):
     """A photo sent with an Open311-readable report (stored re-encoded, without EXIF)."""
-    photo = EventPhoto.objects.filter(pk=pk, action__seq=1, event__in=selectors.open311_events().values("pk")).first()
+    photo = EventPhoto.objects.filter(pk=pk, action__seq=1, event__in=public_events().values("pk")).first()
     if photo is None:
         raise Http404("no such photo")
     return FileResponse(photo.image.open("rb"), content_type="image/jpeg")
@@ -508,6 +549,23 @@ def _messages(exc: ValidationError) -> list[str]:
     return list(exc.messages)
 
 
+def _limit(kind: str, who, what: str) -> None:
+    """Count one POST against `who`'s limit for this minute (a fixed window in the cache): 429
+    with Retry-After when it is over."""
+    limit = {**RATE_LIMITS, **getattr(settings, "OPEN311_RATE_LIMITS", {})}[kind]
+    now = clock.now().timestamp()
+    name = f"open311:post:{kind}:{who}:{int(now // 60)}"
+    cache.add(name, 0, timeout=120)
+    try:
+        count = cache.incr(name)
+    except ValueError:  # expired between add and incr
+        cache.set(name, count := 1, timeout=120)
+    if count > limit:
+        wait = 60 - int(now % 60)
+        raise Open311Error(429, f"too many {what}: at most {limit} a minute; try again in {wait} s",
+                           headers={"Retry-After": str(wait)})
+
+
 def post_request(request, fmt):
     body_limit = settings.EVENT_PHOTO_MAX_BYTES * MAX_MEDIA + 2**20
     if int(request.META.get("CONTENT_LENGTH") or 0) > body_limit:
@@ -519,9 +577,11 @@ def post_request(request, fmt):
     _refuse_control_arguments(params)
     _check_jurisdiction(params)
     key = _param(params, "api_key") or _param(request.GET, "api_key")
-    api_key = ApiKey.objects.filter(key=key, active=True).first() if key else None
+    api_key = ApiKey.lookup(key)  # by the key's hash: only hashes are stored
     if api_key is None:
+        _limit("ip", request.META.get("REMOTE_ADDR", ""), "requests without a valid api_key from this address")
         raise Open311Error(403, "Invalid api_key received -- can't proceed with create_request." if key else "api_key was not provided")
+    _limit("key", api_key.pk, "requests with this api_key")
     code = _param(params, "service_code")
     if not code:
         raise Open311Error(400, "service_code was not provided")

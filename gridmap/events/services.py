@@ -13,8 +13,8 @@ from gridmap.core import clock
 
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
-from .models import (CalendarDay, CalendarYear, Category, Event, EventAction, EventCounter, EventPhoto, HandlingLevel,
-                     Satisfaction)
+from .models import (CalendarDay, CalendarYear, Category, Channel, Event, EventAction, EventCounter, EventPhoto,
+                     HandlingLevel, Satisfaction)
 from .workflow import FINAL_STATES, Action, State, transition
 
 
@@ -24,6 +24,10 @@ class Conflict(Exception):
     def __init__(self, event: Event, message: str):
         super().__init__(message)
         self.event = event
+
+
+# reports from the public are shown through Open311 unless said otherwise; internal ones are not
+PUBLIC_CHANNELS = frozenset({Channel.HOTLINE, Channel.WEB, Channel.OPEN311})
 
 
 @dataclass
@@ -67,14 +71,14 @@ def _set_clock(event: Event, start: dt.datetime, rules: selectors.Rules | None =
     event.warned = False
 
 
-def _step(event: Event, action: str, actor, from_status: str, *, note="", point=None, assignee=None, at=None,
-          seq: int | None = None) -> EventAction:
+def _step(event: Event, action: str, actor, from_status: str, *, note="", public_note="", point=None, assignee=None,
+          at=None, seq: int | None = None) -> EventAction:
     """One step of the log, not yet saved; `seq` only where the caller knows it (a report's first steps)."""
     if seq is None:
         seq = (event.actions.order_by("-seq").values_list("seq", flat=True).first() or 0) + 1
     return EventAction(
         event=event, seq=seq, action=action, from_status=from_status, to_status=event.status,
-        actor=actor, at=at or clock.now(), note=note, point=point, assignee=assignee,
+        actor=actor, at=at or clock.now(), note=note, public_note=public_note, point=point, assignee=assignee,
     )
 
 
@@ -104,9 +108,11 @@ def _route(event: Event, day: dt.date, level: str | None = None) -> None:
 def report_event(*, reporter, category: Category, lon: float, lat: float, description: str,
                  channel: str, urgency: str = "normal", client_id: uuid.UUID | None = None,
                  accuracy_m: float | None = None, address: str = "", reporter_name: str = "",
-                 reporter_phone: str = "", photos=(), now: dt.datetime | None = None) -> Report:
+                 reporter_phone: str = "", photos=(), public: bool | None = None,
+                 now: dt.datetime | None = None) -> Report:
     """上报: store the report, place it (grid → handling area → person), start its clock and put
     it in the assignee's inbox, all at once. A resend with the same client id returns the first.
+    `public` (shown through Open311) defaults by channel: reports from the public are, internal ones not.
     Everything is worked out first, the readable number drawn on its own, then the event, its log,
     duplicate links, photos and inbox message are written in one transaction."""
     if client_id is not None:
@@ -127,6 +133,7 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
         category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
         description=description.strip(), channel=channel, reporter=reporter,
         reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
+        public=channel in PUBLIC_CHANNELS if public is None else public,
         grid=placement.grid, outside_grid=placement.outside, status=State.REPORTED,
         building_id=placement.building_id,
     )
@@ -183,11 +190,12 @@ def _notify_assignment(event: Event) -> None:
 
 
 @transaction.atomic
-def act(event_id: int, action: str, actor, *, note: str = "", point: Point | None = None,
+def act(event_id: int, action: str, actor, *, note: str = "", public_note: str = "", point: Point | None = None,
         assignee=None, department=None, satisfaction: str = "", photos=(),
         expected_version: int | None = None, now: dt.datetime | None = None) -> Event:
     """Take one workflow action. The row is locked, so of two concurrent actions one wins and
-    the other finds the event moved on: Conflict (409) with the current state."""
+    the other finds the event moved on: Conflict (409) with the current state. `note` is internal;
+    `public_note` is written for the public (Open311's status_notes shows the latest)."""
     now = now or clock.now()
     event = Event.objects.select_for_update(of=("self",)).select_related("category", "area", "grid").get(pk=event_id)
     if actor is not None and not selectors.can_see(actor, event):
@@ -208,7 +216,7 @@ def act(event_id: int, action: str, actor, *, note: str = "", point: Point | Non
     _apply(event, action, actor, now, assignee=assignee, department=department, satisfaction=satisfaction)
     event.version += 1
     event.save()
-    logged = _log(event, action, actor, before, note=note, point=point, at=now,
+    logged = _log(event, action, actor, before, note=note, public_note=public_note.strip(), point=point, at=now,
                   assignee=event.assignee if action in (Action.ASSIGN, Action.HAND_TO_DEPARTMENT, Action.ESCALATE) else None)
     for photo in photos:
         EventPhoto.objects.create(event=event, action=logged, **photo)

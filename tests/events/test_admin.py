@@ -1,10 +1,13 @@
 """The events admin: configuration edited by the centre only, events scoped and read-only,
 workflow actions through services.act, API keys generated and toggled."""
 import datetime as dt
+import hashlib
+import re
 
 import pytest
 from django.urls import reverse
 
+from gridmap.core.models import Role
 from gridmap.events import services
 from gridmap.events.calendar import TZ
 from gridmap.events.models import ApiKey, CalendarDay, Event, EventAction, TimeLimit
@@ -80,25 +83,49 @@ def test_calendar_lists_by_year_and_filters_holidays(client, staff):
     assert len(shown) == CalendarDay.objects.filter(date__year=2026, is_workday=False).count()
 
 
-def test_api_key_is_generated_shown_and_toggled(client, staff):
+def test_api_key_is_shown_once_stored_hashed_and_toggled(client, staff, by_role, make_user):
     login(client, staff["centre"])
     r = client.post(reverse("admin:events_apikey_add"), {"name": "12345 热线", "active": "on"}, follow=True)
+    [plain] = re.findall(r"<code>([^<]+)</code>", r.content.decode())  # shown once, in the message
     key = ApiKey.objects.get(name="12345 热线")
-    assert len(key.key) >= 40 and key.key.encode() in r.content
-    assert key.key.encode() in client.get(reverse("admin:events_apikey_change", args=[key.pk])).content
+    assert len(plain) >= 40 and key.key is None
+    assert plain not in (key.key_hash, key.prefix) and key.key_hash == hashlib.sha256(plain.encode()).hexdigest()
+    assert plain.startswith(key.prefix) and len(key.prefix) == 6
+    # never again, for any role: not on the change page, the list or the history
+    superuser = make_user("root", Role.CENTRE_ADMIN, is_superuser=True)
+    pages = [reverse("admin:events_apikey_change", args=[key.pk]), reverse("admin:events_apikey_changelist"),
+             reverse("admin:events_apikey_history", args=[key.pk])]
+    for user in [superuser, *staff.values(), *by_role.values()]:
+        login(client, user)
+        for page in pages:
+            r = client.get(page)
+            assert plain.encode() not in r.content and plain[6:12].encode() not in r.content, (user, page)
+    login(client, staff["centre"])
+    assert f"{key.prefix}…".encode() in client.get(pages[0]).content  # the prefix tells keys apart
+    # the key works on Open311, until deactivated
+    report = {"api_key": plain, "service_code": "0404", "lat": "22.55", "long": "113.92", "description": "路灯不亮"}
+    assert client.post("/open311/v2/requests.json", report).status_code == 201
     changelist = reverse("admin:events_apikey_changelist")
     client.post(changelist, {"action": "deactivate", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert not key.active
+    r = client.post("/open311/v2/requests.json", report)
+    assert r.status_code == 403 and "Invalid api_key" in r.json()[0]["description"]
     client.post(changelist, {"action": "activate", "_selected_action": [key.pk]})
     key.refresh_from_db()
     assert key.active
+    # saving the change form keeps the key
+    client.post(pages[0], {"name": "12345 热线（新）", "active": "on"})
+    assert ApiKey.lookup(plain).name == "12345 热线（新）"
 
 
-def test_an_api_key_made_outside_the_admin_is_random_too(db):
+def test_an_api_key_made_outside_the_admin_is_random_and_hashed_too(db):
     keys = [ApiKey.objects.create(name="脚本"), ApiKey.objects.create(name="空", key="")]
-    assert all(len(k.key) >= 40 for k in keys) and keys[0].key != keys[1].key
-    assert ApiKey.objects.filter(key="").count() == 0
+    plain = [k.key for k in keys]
+    assert all(len(p) >= 40 for p in plain) and plain[0] != plain[1]
+    assert [ApiKey.lookup(p) for p in plain] == keys
+    stored = ApiKey.objects.filter(pk__in=[k.pk for k in keys]).values_list("key_hash", "prefix")
+    assert all(h and h not in plain and len(h) == 64 and len(p) == 6 for h, p in stored)
 
 
 def test_event_list_is_scoped_and_shows_the_clock(client, staff, events):

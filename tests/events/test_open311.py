@@ -5,7 +5,10 @@ import re
 import uuid
 from xml.etree import ElementTree as ET
 
+import hashlib
+
 import pytest
+from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from PIL import Image
@@ -26,6 +29,14 @@ REQUEST_TAGS = ["service_request_id", "status", "status_notes", "service_name", 
                 "expected_datetime", "address", "address_id", "zipcode", "lat", "long", "media_url"]
 W3C = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
 IN_A = {"lat": "22.55", "long": "113.92"}  # inside grid A (west of x = 113.95)
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limits():
+    """Each test starts with no POSTs counted (the counters live in the cache)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -49,8 +60,8 @@ def tags(element) -> list[str]:
     return [child.tag for child in element]
 
 
-def post(client, fmt="json", **data):
-    return client.post(f"{BASE}requests.{fmt}", {"api_key": "k-123", **data})
+def post(client, fmt="json", *, meta=None, **data):
+    return client.post(f"{BASE}requests.{fmt}", {"api_key": "k-123", **data}, **(meta or {}))
 
 
 def jpeg(make="PhoneMaker") -> bytes:
@@ -143,7 +154,7 @@ def test_post_with_lat_long_lands_with_the_grid_leader_and_reads_back_in_json(cl
     for field in ("requested_datetime", "updated_datetime", "expected_datetime"):
         assert W3C.match(got[field]), got[field]
     assert (got["lat"], got["long"]) == (22.55, 113.92) and got["media_url"] == "http://example.cn/p/1.jpg"
-    assert got["status_notes"] and "routed by location" in got["status_notes"]
+    assert got["status_notes"] is None  # the routing step's note is internal
     # nothing about the reporter is shown
     assert "张" not in str(got) and "13800000000" not in str(got) and "zhang@" not in str(got)
 
@@ -174,7 +185,8 @@ def test_post_with_address_string(client, o311):
     building = Building.objects.create(code="B1", name="1栋", address="南山区科技园路1号",
                                        footprint=rect(113.96, 22.55, 113.9605, 22.5505))
     Building.objects.create(code="B2", name="2栋", address="南山区科技园路12号", footprint=rect(113.97, 22.55, 113.9705, 22.5505))
-    r = post(client, service_code="0101", description="楼道堆物", address_string=" 南山区科技园路1号 ")
+    # a damaged street component: not about people, so its address is shown
+    r = post(client, service_code="0404", description="井盖松动", address_string=" 南山区科技园路1号 ")
     assert r.status_code == 201, r.content
     event = Event.objects.get()
     assert event.grid == o311["tree"]["b"] and event.assignee == o311["staff"]["leader_b"]
@@ -272,13 +284,13 @@ def test_status_filter_paging_and_extended_status(client, o311, django_assert_ma
                for i in range(3)]
     done = Event.objects.get(number=numbers[0])
     services.act(done.pk, Action.START, staff["leader_a"])
-    services.act(done.pk, Action.REPLY, staff["leader_a"], note="已调解，双方签字")
+    services.act(done.pk, Action.REPLY, staff["leader_a"], note="已调解，另一方电话 13912345678", public_note="已调解，双方签字")
     services.act(done.pk, Action.VERIFY, staff["community"])
     # a point far outside every grid waits in triage (reported), and is then rejected
     far = post(client, lat="23.5", long="115.5", service_code="0101", description="远处").json()[0]["service_request_id"]
     got = {r["service_request_id"]: r for r in client.get(f"{BASE}requests.json", {"extensions": "true"}).json()}
     assert got[far]["extended_attributes"]["detailed_status"] == "RECEIVED" and got[far]["status"] == "open"
-    services.act(Event.objects.get(number=far).pk, Action.REJECT, staff["centre"], note="不属于本辖区")
+    services.act(Event.objects.get(number=far).pk, Action.REJECT, staff["centre"], note="报告人情绪不稳", public_note="不属于本辖区")
 
     def ids(**params):
         return [r["service_request_id"] for r in client.get(f"{BASE}requests.json", params).json()]
@@ -326,3 +338,114 @@ def test_only_open311_categories_are_readable(client, o311):
 def test_private_categories_are_not_offered_through_open311(client, db):
     codes = {s["service_code"] for s in client.get("/open311/v2/services.json").json()}
     assert "0101" in codes and not codes & {"0102", "06", "07"}
+
+
+# ---------------------------------------------------------------- only what is public
+
+
+def test_internal_reports_and_internal_notes_are_never_published(client, o311, report, dispute):
+    """A grid worker's patrol report is internal: not in the list, not by id, not by token,
+    not its photos; an internal note never becomes status_notes, a note for the public does."""
+    streetlight = Category.objects.get(code="0404")
+    patrol = [report(), report(category=streetlight, description="路灯不亮")]
+    hotline = services.report_event(reporter=None, category=dispute, lon=113.92, lat=22.55, description="楼上漏水",
+                                    channel="hotline").event
+    assert [e.public for e in patrol] == [False, False] and hotline.public
+    services.act(hotline.pk, Action.START, o311["staff"]["leader_a"], note="当事人王某，电话 13912345678")
+    internal = "13912345678"
+
+    def listed():
+        r = client.get(f"{BASE}requests.json", {"extensions": "true"})
+        assert internal.encode() not in r.content
+        return {x["service_request_id"]: x for x in r.json()}
+
+    assert set(listed()) == {hotline.number} and listed()[hotline.number]["status_notes"] is None
+    assert internal.encode() not in client.get(f"{BASE}requests.xml").content
+    for event in patrol:
+        for fmt in ("json", "xml"):
+            assert client.get(f"{BASE}requests/{event.number}.{fmt}").status_code == 404
+            assert client.get(f"{BASE}tokens/{event.client_id}.{fmt}").status_code == 404
+        assert client.get(f"{BASE}requests.json", {"service_request_id": event.number}).json() == []
+    [got] = client.get(f"{BASE}requests/{hotline.number}.json").json()
+    assert got["status_notes"] is None and internal not in str(got)
+    assert client.get(f"{BASE}tokens/{hotline.client_id}.json").json() == [
+        {"service_request_id": hotline.number, "token": str(hotline.client_id)}]
+
+    services.act(hotline.pk, Action.REPLY, o311["staff"]["leader_a"], note="王某同意赔偿，电话 13912345678",
+                 public_note="已上门协调，双方达成一致")
+    services.act(hotline.pk, Action.REMIND, o311["staff"]["centre"], note="再核实一次")  # no public note: the last stays
+    for r in (client.get(f"{BASE}requests/{hotline.number}.json"), client.get(f"{BASE}requests.json")):
+        assert r.json()[0]["status_notes"] == "已上门协调，双方达成一致" and internal.encode() not in r.content
+    root = xml(client.get(f"{BASE}requests/{hotline.number}.xml"))
+    assert root[0].findtext("status_notes") == "已上门协调，双方达成一致"
+    # an internal report made public by the centre is then shown
+    Event.objects.filter(pk=patrol[1].pk).update(public=True)
+    assert set(listed()) == {hotline.number, patrol[1].number}
+
+
+def test_public_flag_defaults_by_channel(o311, dispute):
+    made = {channel: services.report_event(reporter=None, category=dispute, lon=113.92, lat=22.55, description="x",
+                                           channel=channel).event
+            for channel in ("patrol", "grid_worker", "hotline", "web", "open311")}
+    assert {c: e.public for c, e in made.items()} == {
+        "patrol": False, "grid_worker": False, "hotline": True, "web": True, "open311": True}
+    kept = services.report_event(reporter=None, category=dispute, lon=113.92, lat=22.55, description="x",
+                                 channel="hotline", public=False).event
+    assert not kept.public
+
+
+def test_people_categories_are_shown_only_near_their_place(client, o311):
+    building = Building.objects.create(code="B1", name="1栋", address="南山区科技园路1号3栋",
+                                       footprint=rect(113.92, 22.55, 113.9205, 22.5505))
+    exact = {"lat": "22.550234", "long": "113.920187"}
+    dispute_no = post(client, **exact, service_code="0101", description="邻居噪音").json()[0]["service_request_id"]
+    lamp_no = post(client, **exact, service_code="0404", description="路灯不亮").json()[0]["service_request_id"]
+    assert Event.objects.get(number=dispute_no).building == building  # the exact place is kept inside
+    assert Category.objects.get(code="0101").effective_involves_people()  # from 01 above it
+    assert not Category.objects.get(code="0404").effective_involves_people()
+    got = {r["service_request_id"]: r for r in client.get(f"{BASE}requests.json").json()}
+    near = got[dispute_no]
+    assert (near["lat"], near["long"]) == (22.55, 113.92) and near["address"] is None and near["address_id"] is None
+    [by_id] = client.get(f"{BASE}requests/{dispute_no}.json").json()
+    assert (by_id["lat"], by_id["long"], by_id["address"], by_id["address_id"]) == (22.55, 113.92, None, None)
+    root = xml(client.get(f"{BASE}requests/{dispute_no}.xml"))
+    assert root[0].findtext("lat") == "22.55" and root[0].findtext("address") == ""
+    assert b"22.550234" not in client.get(f"{BASE}requests.xml", {"service_request_id": dispute_no}).content
+    lamp = got[lamp_no]
+    assert (lamp["lat"], lamp["long"]) == (22.550234, 113.920187)
+    assert lamp["address"] == building.address and lamp["address_id"] == building.pk
+    # a category flagged as involving people coarsens its own events and those below it
+    Category.objects.filter(code="04").update(involves_people=True)
+    [lamp] = client.get(f"{BASE}requests/{lamp_no}.json").json()
+    assert (lamp["lat"], lamp["long"], lamp["address"]) == (22.55, 113.92, None)
+
+
+def test_api_keys_are_stored_hashed(client, o311):
+    stored = ApiKey.objects.get(pk=o311["key"].pk)
+    assert stored.key is None and stored.key_hash == hashlib.sha256(b"k-123").hexdigest()
+    assert "k-123" not in (stored.key_hash, stored.prefix) and stored.prefix == "k"
+    assert ApiKey.lookup("k-123") == stored and ApiKey.lookup("k-1234") is None and ApiKey.lookup("") is None
+    assert post(client, **IN_A, service_code="0101", description="x").status_code == 201
+    r = post(client, **IN_A, service_code="0101", description="x", api_key=stored.key_hash)  # the hash is no key
+    assert r.status_code == 403 and "Invalid api_key" in errors(r)[0][1]
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_posts_are_rate_limited_per_key_and_per_address(client, o311, settings, fmt):
+    settings.OPEN311_RATE_LIMITS = {"key": 3, "ip": 2}
+    for _ in range(3):
+        assert post(client, fmt, **IN_A, service_code="0404", description="x").status_code == 201
+    r = post(client, fmt, **IN_A, service_code="0404", description="x")
+    [(code, text)] = errors(r, fmt)
+    assert r.status_code == 429 and code == 429 and "at most 3 a minute" in text and 0 < int(r["Retry-After"]) <= 60
+    assert Event.objects.count() == 3
+    # another key is counted on its own
+    ApiKey.objects.create(key="k-456", name="second app")
+    assert post(client, fmt, **IN_A, service_code="0404", description="x", api_key="k-456").status_code == 201
+    # without a valid key: per address
+    wrong = {**IN_A, "service_code": "0404", "description": "x", "api_key": "guess"}
+    for _ in range(2):
+        assert post(client, fmt, **wrong, meta={"REMOTE_ADDR": "198.51.100.7"}).status_code == 403
+    r = post(client, fmt, **wrong, meta={"REMOTE_ADDR": "198.51.100.7"})
+    assert r.status_code == 429 and errors(r, fmt)[0][0] == 429
+    assert post(client, fmt, **wrong, meta={"REMOTE_ADDR": "198.51.100.8"}).status_code == 403
