@@ -5,6 +5,7 @@ import json
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from django.urls import reverse
 
 from gridmap.core.models import Role
@@ -94,6 +95,7 @@ def test_create_grids_writes_many_with_the_checks_of_one(tree, primary_layer):
     assert (Area.objects.count(), AreaBoundary.objects.count()) == before  # nothing half-written
 
 
+@translation.override("en")  # the messages are matched in English (zh-hans translates them)
 def test_create_grids_names_the_grid_at_fault(tree, primary_layer):
     layer = GridLayer.objects.create(code="urban", name="城管网格")
     ok = ("440305005001901", "城管1", tree["community"], rect(113.90, 22.50, 113.91, 22.51))
