@@ -6,8 +6,10 @@ import uuid
 from xml.etree import ElementTree as ET
 
 import hashlib
+import importlib
 
 import pytest
+from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -395,6 +397,8 @@ def test_public_flag_defaults_by_channel(o311, dispute):
 
 
 def test_people_categories_are_shown_only_near_their_place(client, o311):
+    # the migration's flags (a transactional test's flush re-seeds the categories without them)
+    importlib.import_module("gridmap.events.migrations.0007_open311_public_only").flag_people(django_apps, None)
     building = Building.objects.create(code="B1", name="1栋", address="南山区科技园路1号3栋",
                                        footprint=rect(113.92, 22.55, 113.9205, 22.5505))
     exact = {"lat": "22.550234", "long": "113.920187"}
@@ -449,3 +453,22 @@ def test_posts_are_rate_limited_per_key_and_per_address(client, o311, settings, 
     r = post(client, fmt, **wrong, meta={"REMOTE_ADDR": "198.51.100.7"})
     assert r.status_code == 429 and errors(r, fmt)[0][0] == 429
     assert post(client, fmt, **wrong, meta={"REMOTE_ADDR": "198.51.100.8"}).status_code == 403
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_hashes_existing_keys_and_flags_the_people_categories():
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    before, after = [("events", "0006_field_labels")], [("events", "0007_open311_public_only")]
+    executor = MigrationExecutor(connection)
+    executor.migrate(before)
+    old = executor.loader.project_state(before).apps
+    old.get_model("events", "ApiKey").objects.create(key="plain-key-of-an-old-client-0123456789", name="old app")
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(after)
+    key = ApiKey.objects.get(name="old app")
+    assert key.key_hash == hashlib.sha256(b"plain-key-of-an-old-client-0123456789").hexdigest() and key.prefix == "plain-"
+    assert ApiKey.lookup("plain-key-of-an-old-client-0123456789") == key
+    assert set(Category.objects.filter(involves_people=True).values_list("code", flat=True)) == {"01", "06", "07"}

@@ -18,9 +18,14 @@ PEOPLE_CATEGORIES = ["01", "06", "07"]
 PREFIX_LENGTH = 6
 
 
+def flag_people(apps, schema_editor):
+    """Also seed data: a test run's flush removes it with the categories."""
+    apps.get_model("events", "Category").objects.filter(code__in=PEOPLE_CATEGORIES).update(involves_people=True)
+
+
 def forward(apps, schema_editor):
     apps.get_model("events", "Event").objects.filter(channel__in=PUBLIC_CHANNELS).update(public=True)
-    apps.get_model("events", "Category").objects.filter(code__in=PEOPLE_CATEGORIES).update(involves_people=True)
+    flag_people(apps, schema_editor)
     for key in apps.get_model("events", "ApiKey").objects.all():
         key.key_hash = hashlib.sha256(key.key.encode()).hexdigest()
         key.prefix = key.key[:min(PREFIX_LENGTH, len(key.key) // 4)]
