@@ -2,6 +2,7 @@
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from gridmap.core.commands import database_guard
 from gridmap.core.geo import GeoError
 from gridmap.core.io.columns import PRESETS
 from gridmap.core.io.reading import FileRefused
@@ -44,6 +45,12 @@ class Command(BaseCommand):
                             "overrides the preset's sources for DESTINATION")
 
     def handle(self, kind, file, crs, gcj02, strict, layer, errors, columns, map, **options):
+        # One transaction: a connection lost halfway leaves nothing of the file (exit code 75).
+        with database_guard(f"{file}: the database connection was lost during the import; "
+                            "nothing from this file was stored"):
+            self._import(kind, file, crs, gcj02, strict, layer, errors, columns, map, **options)
+
+    def _import(self, kind, file, crs, gcj02, strict, layer, errors, columns, map, **options):
         with tqdm(total=3, desc=f"import {kind}", unit="stage", disable=options["verbosity"] < 1, file=self.stderr) as bar:
             def step(name):
                 bar.set_postfix_str(name)

@@ -4,6 +4,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from tqdm import tqdm
 
+from gridmap.core.commands import database_guard
 from gridmap.events import services
 
 
@@ -29,5 +30,9 @@ class Command(BaseCommand):
             now = parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed)
         def progress(items, desc):
             return tqdm(items, desc=desc, unit="event", file=self.stderr._out, leave=False, disable=None)
-        done = services.check_deadlines(now=now, progress=None if no_progress or verbosity == 0 else progress)
+        # Each event is its own transaction: a connection lost halfway keeps the events done so
+        # far, loses the one in hand whole, and a rerun finishes the rest (exit code 75).
+        with database_guard("the database connection was lost during the deadline job; the events "
+                            "checked before it are done, none is half done"):
+            done = services.check_deadlines(now=now, progress=None if no_progress or verbosity == 0 else progress)
         self.stdout.write(f"warned {done['warned']}, escalated {done['escalated']}")

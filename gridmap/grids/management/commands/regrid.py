@@ -3,6 +3,7 @@ import time
 from django.core.management.base import BaseCommand
 from tqdm import tqdm
 
+from gridmap.core.commands import database_guard
 from gridmap.grids import services
 
 
@@ -26,6 +27,11 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, table=None, cluster=False, **options):
+        # regrid is one transaction: a connection lost halfway moves no record (exit code 75).
+        with database_guard("the database connection was lost during regrid; no record was moved"):
+            self._regrid(table, cluster, **options)
+
+    def _regrid(self, table, cluster, **options):
         started = time.perf_counter()
         if cluster:
             services.cluster_by_location(table)
