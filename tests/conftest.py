@@ -195,7 +195,8 @@ def _seed_data(request):
     from gridmap.events.models import Category
 
     if not Category.objects.exists():
-        for migration, step in [("0002_seed_categories_and_calendar", "seed"), ("0004_private_categories_off_open311", "hide")]:
+        for migration, step in [("0002_seed_categories_and_calendar", "seed"), ("0004_private_categories_off_open311", "hide"),
+                                ("0007_open311_public_only", "flag_people")]:
             getattr(importlib.import_module(f"gridmap.events.migrations.{migration}"), step)(django_apps, None)
 
 

@@ -45,7 +45,6 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig, TooManyFieldsSent, ValidationError
 from django.core.validators import URLValidator, validate_email
-from django.db.models import OuterRef, Subquery
 from django.http import FileResponse, Http404, HttpResponse
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
@@ -56,7 +55,7 @@ from gridmap.places.models import Building
 
 from . import selectors, services
 from .calendar import TZ
-from .models import ApiKey, Category, EventAction, EventPhoto, HandlingLevel, LimitUnit, Urgency
+from .models import ApiKey, Category, EventPhoto, HandlingLevel, LimitUnit, Urgency
 from .photos import read_photo
 from .workflow import FINAL_STATES, State
 
@@ -291,14 +290,6 @@ def service_definition(request, code, fmt):
 # ---------------------------------------------------------------- requests: reading
 
 
-def public_events():
-    """What Open311 may show: public events of categories offered through Open311, each with
-    `public_status_note`, the latest note written for the public."""
-    notes = EventAction.objects.filter(event=OuterRef("pk")).exclude(public_note="").order_by("-seq")
-    return selectors.open311_events().filter(public=True).annotate(
-        public_status_note=Subquery(notes.values("public_note")[:1]))
-
-
 def people_categories() -> set[int]:
     """Ids of the categories that involve people, by their own flag or one above them."""
     rows = {pk: (parent, flag) for pk, parent, flag in Category.objects.values_list("pk", "parent_id", "involves_people")}
@@ -418,7 +409,7 @@ def request_list(request, fmt):
         return post_request(request, fmt)
     params = request.GET
     _check_jurisdiction(params)
-    qs = public_events()
+    qs = selectors.open311_events()
     ids = _split(_param(params, "service_request_id"))
     if ids:  # "This overrides all other arguments."
         qs = qs.filter(number__in=ids)
@@ -446,7 +437,7 @@ def request_list(request, fmt):
 @open311_view("GET")
 def request_detail(request, request_id, fmt):
     _check_jurisdiction(request.GET)
-    event = public_events().filter(number=request_id).first()
+    event = selectors.open311_events().filter(number=request_id).first()
     if event is None:
         raise Open311Error(404, f"service_request_id {request_id} not found")
     extensions = _param(request.GET, "extensions").lower() == "true"
@@ -460,7 +451,7 @@ def token(request, token, fmt):
         client_id = uuid.UUID(token)
     except ValueError:
         raise Open311Error(404, f"token {token} not found") from None
-    number = public_events().filter(client_id=client_id).values_list("number", flat=True).first()
+    number = selectors.open311_events().filter(client_id=client_id).values_list("number", flat=True).first()
     if number is None:
         raise Open311Error(404, f"token {token} not found")
     return render(fmt, "service_requests", "request", [{"service_request_id": number, "token": token}])
@@ -468,7 +459,7 @@ def token(request, token, fmt):
 
 def media(request, pk):
     """A photo sent with an Open311-readable report (stored re-encoded, without EXIF)."""
-    photo = EventPhoto.objects.filter(pk=pk, action__seq=1, event__in=public_events().values("pk")).first()
+    photo = EventPhoto.objects.filter(pk=pk, action__seq=1, event__in=selectors.open311_events().values("pk")).first()
     if photo is None:
         raise Http404("no such photo")
     return FileResponse(photo.image.open("rb"), content_type="image/jpeg")

@@ -363,18 +363,19 @@ def possible_duplicates(event: Event) -> list[int]:
 
 
 def open311_events() -> QuerySet[Event]:
-    """Events readable through Open311 (public by the spec: no key needed to read): those in
-    categories offered through Open311, with what a GeoReport v2 request shows joined in one
-    query: the last note, the last change, and the photos taken at report time."""
+    """Events readable through Open311 (public by the spec: no key needed to read): events marked
+    public in categories offered through Open311, with what a GeoReport v2 request shows joined in
+    one query: the latest note written for the public (never an internal note), the last change,
+    and the photos taken at report time."""
     from django.db.models import OuterRef, Prefetch, Subquery
 
     from .models import EventAction, EventPhoto
 
     steps = EventAction.objects.filter(event=OuterRef("pk")).order_by("-seq")
     return (
-        Event.objects.filter(category__open311=True)
+        Event.objects.filter(category__open311=True, public=True)
         .select_related("category", "area", "department", "building", "open311")
-        .annotate(last_note=Subquery(steps.exclude(note="").values("note")[:1]),
+        .annotate(public_status_note=Subquery(steps.exclude(public_note="").values("public_note")[:1]),
                   last_change=Subquery(steps.values("at")[:1]))
         .prefetch_related(Prefetch("photos", queryset=EventPhoto.objects.filter(action__seq=1).order_by("pk"),
                                    to_attr="report_photos"))
