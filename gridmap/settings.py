@@ -1,9 +1,11 @@
 """Django settings for gridmap. Everything a deployment changes comes from the environment."""
+import datetime
 import os
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -70,6 +72,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN
+    "axes",  # login lockout (AXES_* below)
     "gridmap.core",
     "gridmap.grids",
     "gridmap.places",
@@ -88,6 +91,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a refused locked-out sign-in into the lockout answer
 ]
 
 ROOT_URLCONF = "gridmap.urls"
@@ -122,13 +126,38 @@ DATABASES["default"]["TEST"] = {"NAME": os.environ.get("GRIDMAP_TEST_DB", "test_
 
 AUTH_USER_MODEL = "core.User"
 AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user or address before any password is hashed (django-axes).
+    "gridmap.core.auth.LockoutBackend",
+    # The only password check: one hash per attempt. (ModelBackend, listed second until now for
+    # sessions signed in before d01a7a8, hashed every wrong password a second time; such a
+    # session is now signed out and its user signs in again.)
     "gridmap.core.auth.AreaUserBackend",
-    # A session keeps the dotted path of the backend that signed it in, and Django signs it out
-    # when that path is no longer listed here. Sessions made before AreaUserBackend (d01a7a8) name
-    # ModelBackend: listed second, they stay valid across that deploy (new sign-ins all go through
-    # the first; meanwhile a wrong password is checked twice). Remove this line once none is left:
-    # each expires two weeks (SESSION_COOKIE_AGE then) after it was last saved.
-    "django.contrib.auth.backends.ModelBackend",
+]
+# Lockout (django-axes): GRIDMAP_LOGIN_FAILURE_LIMIT wrong passwords lock the username (from any
+# address) and, separately, the client address (for any username): the admin sign-in and HTTP
+# Basic alike. The lock lifts GRIDMAP_LOGIN_COOLOFF_MINUTES after the last failure (0: only when
+# centre staff delete the access attempt in the admin, or `manage.py axes_reset_username NAME`);
+# failures older than that are forgotten. Every failure is kept in the admin's access failure log.
+AXES_FAILURE_LIMIT = int(os.environ.get("GRIDMAP_LOGIN_FAILURE_LIMIT", "10"))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+_cooloff_minutes = float(os.environ.get("GRIDMAP_LOGIN_COOLOFF_MINUTES", "30"))
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
+AXES_RESET_ON_SUCCESS = False  # a success from an address would also clear others' failures there
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+AXES_SENSITIVE_PARAMETERS = []  # the "axes" log lines name the username and address (never a password)
+AXES_HTTP_RESPONSE_CODE = 429
+# The client's address: REMOTE_ADDR, or behind a proxy the request.META header it sets (e.g.
+# GRIDMAP_CLIENT_IP_HEADER=HTTP_X_REAL_IP); else every client would share the proxy's lock.
+GRIDMAP_CLIENT_IP_HEADER = os.environ.get("GRIDMAP_CLIENT_IP_HEADER", "").strip()
+AXES_CLIENT_IP_CALLABLE = "gridmap.core.auth.client_ip"
+AXES_COOLOFF_MESSAGE = _("Too many failed sign-ins: this account or address is locked. Try again later or ask the centre to unlock it.")
+AXES_PERMALOCK_MESSAGE = _("Too many failed sign-ins: this account or address is locked. Ask the centre to unlock it.")
+# Password policy for every password set through a form (admin add/change, password change).
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -177,6 +206,13 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Event reports per signed-in user (GRIDMAP_REPORT_RATE, e.g. 60/min; "off" for none): the
+    # next one answers 429 with Retry-After. Counted in the cache, i.e. per process unless CACHES
+    # names a shared one.
+    "DEFAULT_THROTTLE_RATES": {
+        "event_report": None if os.environ.get("GRIDMAP_REPORT_RATE", "60/min").strip().lower() in ("", "0", "off", "none")
+        else os.environ.get("GRIDMAP_REPORT_RATE", "60/min").strip(),
+    },
 }
 
 # OpenAPI at /api/schema/, docs at /api/docs/; Swagger UI from drf-spectacular-sidecar (intranets, no CDN).

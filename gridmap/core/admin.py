@@ -47,3 +47,16 @@ class AccessLogAdmin(ReadOnly, admin.ModelAdmin):
     list_filter = ["model"]
     search_fields = ["user__username"]
     date_hierarchy = "at"
+
+
+# Sign-in lockouts (django-axes, settings AXES_*): the centre unlocks a locked-out user here.
+@admin.action(description=_("Unlock sign-in"), permissions=["change"])
+def unlock_sign_in(modeladmin, request, queryset):
+    from .auth import unlock
+
+    users = list(queryset.values_list("username", flat=True))
+    unlock(users)
+    modeladmin.message_user(request, _("Sign-in unlocked: %(users)s") % {"users": ", ".join(users)})
+
+
+UserAdmin.actions = (*(UserAdmin.actions or ()), unlock_sign_in)

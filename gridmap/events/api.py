@@ -14,6 +14,7 @@ from rest_framework import generics, serializers, status
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from gridmap.core import clock
@@ -135,6 +136,8 @@ class ReportView(APIView):
     Without lon/lat the first photo's EXIF GPS point is used."""
 
     parser_classes = [MultiPartParser, FormParser, JSONParser]
+    throttle_classes = [ScopedRateThrottle]  # per user: REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]["event_report"], then 429
+    throttle_scope = "event_report"
 
     def post(self, request):
         form = ReportSerializer(data=request.data)

@@ -1,5 +1,5 @@
 """Users: how staff are named on screen, and the authentication backend (the area loaded with the
-user, sync and async; sessions signed in under Django's own backend path still valid)."""
+user, sync and async; the only backend that checks a password)."""
 from asgiref.sync import async_to_sync
 from django.contrib.auth import BACKEND_SESSION_KEY
 from django.db import connection
@@ -29,14 +29,13 @@ def test_the_backend_loads_the_area_with_the_user_sync_and_async(tree, make_user
     assert backend.get_user(999999) is None and async_to_sync(backend.aget_user)(999999) is None
 
 
-def test_a_session_signed_in_under_djangos_backend_path_stays_signed_in(client, tree, make_user):
-    """Sessions made before AreaUserBackend name django.contrib.auth.backends.ModelBackend."""
+def test_a_session_signed_in_under_djangos_backend_path_is_signed_out(client, tree, make_user):
+    """ModelBackend is no longer listed (it hashed every wrong password a second time): a session
+    still naming it (made before d01a7a8) is signed out, and a new sign-in names AreaUserBackend."""
     user = make_user("leader", Role.GRID_LEADER, tree["a"])
     client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
-    assert client.session[BACKEND_SESSION_KEY] == "django.contrib.auth.backends.ModelBackend"
-    res = client.get("/")
-    assert res.status_code == 200 and res.wsgi_request.user == user
-    # a new sign-in goes through AreaUserBackend
-    client.logout()
+    res = client.get("/admin/")
+    assert res.status_code == 302 and not res.wsgi_request.user.is_authenticated
     assert client.login(username="leader", password="pw")
     assert client.session[BACKEND_SESSION_KEY] == "gridmap.core.auth.AreaUserBackend"
+    assert client.get("/admin/").status_code == 200
