@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.admin.utils import get_fields_from_path
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
@@ -7,9 +8,59 @@ from .models import AccessLog, User
 from .scoping import scope
 
 
-class ScopedAdmin(LeafletGeoAdmin):
+class ScopedChoices:
+    """Related-record choices scoped like the lists: every ForeignKey and ManyToMany form field
+    (select, autocomplete, filter_horizontal, in inlines too) offers and accepts only the rows the
+    related model's own admin lists for the caller (its `get_queryset`, the scoped one), so an id
+    of another area is "Select a valid choice", names no record and writes nothing; and every
+    list filter over a relation offers only the related rows of the records the caller sees.
+    Every admin and inline of gridmap mixes this in (tests/test_url_walk.py checks it); models
+    without an admin (permissions, content types) are not area records and keep Django's choices.
+    Pick records of a register with `autocomplete_fields` (results come from the related admin's
+    scoped queryset and search), never `raw_id_fields`: the raw-id widget prints the name behind
+    any id typed in, unscoped."""
+
+    def related_choices(self, request, model):
+        model_admin = self.admin_site._registry.get(model)
+        return None if model_admin is None else model_admin.get_queryset(request)
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            qs = self.related_choices(request, db_field.remote_field.model)
+            if qs is not None:
+                kwargs["queryset"] = qs
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def formfield_for_manytomany(self, db_field, request, **kwargs):
+        if "queryset" not in kwargs:
+            qs = self.related_choices(request, db_field.remote_field.model)
+            if qs is not None:
+                kwargs["queryset"] = qs
+        return super().formfield_for_manytomany(db_field, request, **kwargs)
+
+    def get_list_filter(self, request):
+        # a plain filter over a relation lists every related row (every grid's name, every
+        # person…); RelatedOnlyFieldListFilter lists those of the rows this admin shows the caller
+        filters = []
+        for entry in super().get_list_filter(request):
+            if isinstance(entry, str) and get_fields_from_path(self.model, entry)[-1].is_relation:
+                entry = (entry, admin.RelatedOnlyFieldListFilter)
+            filters.append(entry)
+        return filters
+
+
+class ScopedModelAdmin(ScopedChoices, admin.ModelAdmin):
+    """A plain admin with scoped related-record choices."""
+
+
+class ScopedTabularInline(ScopedChoices, admin.TabularInline):
+    """An inline with scoped related-record choices."""
+
+
+class ScopedAdmin(ScopedChoices, LeafletGeoAdmin):
     """Admin over a register: map widgets, and only the rows of the user's area (selectors'
-    `scope`), so a grid leader cannot open another grid's record by its URL."""
+    `scope`), so a grid leader cannot open another grid's record by its URL; related-record
+    choices scoped the same way (ScopedChoices)."""
 
     scope_grid = "grid"
     scope_location: str | None = "location"
@@ -19,13 +70,17 @@ class ScopedAdmin(LeafletGeoAdmin):
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(ScopedChoices, BaseUserAdmin):
     list_display = ["username", "last_name", "first_name", "role", "area", "is_active"]
     list_filter = ["role", "is_active", "area__level"]
     search_fields = ["username", "first_name", "last_name", "area__name", "area__code"]
     autocomplete_fields = ["area"]
     fieldsets = BaseUserAdmin.fieldsets + ((_("gridmap"), {"fields": ("role", "area", "phone")}),)
     add_fieldsets = BaseUserAdmin.add_fieldsets + ((_("gridmap"), {"fields": ("role", "area")}),)
+
+    def get_queryset(self, request):
+        # the staff of the caller's subtree: also the users any user field of another admin offers
+        return scope(super().get_queryset(request), request.user, grid="area", location=None)
 
 
 class ReadOnly:
@@ -42,7 +97,7 @@ class ReadOnly:
 
 
 @admin.register(AccessLog)
-class AccessLogAdmin(ReadOnly, admin.ModelAdmin):
+class AccessLogAdmin(ReadOnly, ScopedModelAdmin):
     list_display = ["at", "user", "model", "object_id", "what"]
     list_filter = ["model"]
     search_fields = ["user__username"]

@@ -13,7 +13,7 @@ from django.utils.translation import gettext, gettext_lazy as _
 from leaflet.admin import LeafletAdminWidget, LeafletGeoAdmin
 
 from gridmap.core import clock
-from gridmap.core.admin import ReadOnly
+from gridmap.core.admin import ReadOnly, ScopedChoices, ScopedModelAdmin, ScopedTabularInline
 from gridmap.core.models import Role
 
 from . import calendar, selectors, services
@@ -81,14 +81,14 @@ class CentreEditable:
 
 # --- configuration ----------------------------------------------------------------------------
 
-class TimeLimitInline(CentreEditable, admin.TabularInline):
+class TimeLimitInline(CentreEditable, ScopedTabularInline):
     model = TimeLimit
     fields = ["urgency", "amount", "unit", "warn_at"]
     extra = 0
 
 
 @admin.register(Category)
-class CategoryAdmin(CentreEditable, admin.ModelAdmin):
+class CategoryAdmin(CentreEditable, ScopedModelAdmin):
     """The category tree (事件类型): codes nest (01 → 0101), so ordering by code lists the tree."""
 
     list_display = ["tree_name", "code", "parent", "handling_level", "department", "limits", "open311", "active"]
@@ -141,7 +141,7 @@ class YearFilter(admin.SimpleListFilter):
 
 
 @admin.register(CalendarDay)
-class CalendarDayAdmin(CalendarWarning, CentreEditable, admin.ModelAdmin):
+class CalendarDayAdmin(CalendarWarning, CentreEditable, ScopedModelAdmin):
     """Local overrides of the chinesecalendar package, and the days of years the centre entered:
     holidays on weekdays and make-up working days on weekends."""
 
@@ -158,7 +158,7 @@ class CalendarDayAdmin(CalendarWarning, CentreEditable, admin.ModelAdmin):
 
 
 @admin.register(CalendarYear)
-class CalendarYearAdmin(CalendarWarning, CentreEditable, admin.ModelAdmin):
+class CalendarYearAdmin(CalendarWarning, CentreEditable, ScopedModelAdmin):
     """Years whose holiday arrangement the centre entered in full (manage.py import_calendar adds
     one; after typing a year's days under calendar days, add its year here)."""
 
@@ -176,7 +176,7 @@ class CalendarYearAdmin(CalendarWarning, CentreEditable, admin.ModelAdmin):
 
 
 @admin.register(Department)
-class DepartmentAdmin(CentreEditable, admin.ModelAdmin):
+class DepartmentAdmin(CentreEditable, ScopedModelAdmin):
     list_display = ["code", "name", "handler_names"]
     search_fields = ["code", "name"]
     filter_horizontal = ["handlers"]
@@ -189,8 +189,9 @@ class DepartmentAdmin(CentreEditable, admin.ModelAdmin):
         return ", ".join(u.display_name for u in obj.handlers.all())
 
 
-class RosterAdmin(admin.ModelAdmin):
-    """Duty and leave: kept by the centre, area staff and grid leaders, for their own subtree."""
+class RosterAdmin(ScopedModelAdmin):
+    """Duty and leave: kept by the centre, area staff and grid leaders, for their own subtree (the
+    areas and users they pick: ScopedChoices, the subtree's)."""
 
     area_path = "area__path"
 
@@ -211,18 +212,6 @@ class RosterAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return handles_rosters(request.user) and super().has_delete_permission(request, obj)
-
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        user = request.user
-        if not user.sees_everything and user.area_id:
-            from gridmap.core.models import User
-            from gridmap.grids.models import Area
-
-            if db_field.remote_field.model is Area:
-                kwargs["queryset"] = Area.objects.filter(path__startswith=user.area.path)
-            elif db_field.remote_field.model is User:
-                kwargs["queryset"] = User.objects.filter(area__path__startswith=user.area.path)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 @admin.register(Duty)
@@ -287,7 +276,7 @@ class ApiKeyAdmin(CentreEditable, admin.ModelAdmin):
 
 # --- events -----------------------------------------------------------------------------------
 
-class ReadOnlyInline(ReadOnly, admin.TabularInline):
+class ReadOnlyInline(ReadOnly, ScopedTabularInline):
     extra = 0
     can_delete = False
 
@@ -342,7 +331,7 @@ class ReadOnlyPointWidget(LeafletAdminWidget):
 
 
 @admin.register(Event)
-class EventAdmin(CalendarWarning, LeafletGeoAdmin):
+class EventAdmin(CalendarWarning, ScopedChoices, LeafletGeoAdmin):
     """Events (事件) of the user's area, read-only: the workflow moves them (services.act)."""
 
     list_display = ["number", "category", "status", "clock", "grid", "level", "assignee", "due", "reported_at"]
@@ -439,7 +428,7 @@ class EventAdmin(CalendarWarning, LeafletGeoAdmin):
 
 
 @admin.register(Notification)
-class NotificationAdmin(ReadOnly, admin.ModelAdmin):
+class NotificationAdmin(ReadOnly, ScopedModelAdmin):
     """The in-app messages: read-only; each user sees their own, the centre sees all."""
 
     list_display = ["created_at", "user", "kind", "text", "event", "read_at"]

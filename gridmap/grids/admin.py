@@ -3,17 +3,18 @@ from django.core.exceptions import ValidationError
 from leaflet.admin import LeafletGeoAdmin
 
 from gridmap.core import geo
+from gridmap.core.admin import ScopedChoices, ScopedModelAdmin, ScopedTabularInline
 
 from . import selectors, services
 from .models import Area, AreaBoundary, GridLayer, Level
 
 
 @admin.register(GridLayer)
-class GridLayerAdmin(admin.ModelAdmin):
+class GridLayerAdmin(ScopedModelAdmin):
     list_display = ["code", "name", "is_primary"]
 
 
-class AreaBoundaryInline(admin.TabularInline):
+class AreaBoundaryInline(ScopedTabularInline):
     model = AreaBoundary
     fields = ["version", "valid_from", "valid_to", "author", "reason"]
     readonly_fields = fields
@@ -46,7 +47,7 @@ class AreaForm(geo.checked_form()):
 
 
 @admin.register(Area)
-class AreaAdmin(LeafletGeoAdmin):
+class AreaAdmin(ScopedChoices, LeafletGeoAdmin):
     form = AreaForm
     list_display = ["code", "name", "level", "layer", "parent", "leader"]
     list_filter = ["level", "layer"]

@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.core import geo
-from gridmap.core.admin import ScopedAdmin
+from gridmap.core.admin import ScopedAdmin, ScopedModelAdmin, ScopedTabularInline
 from gridmap.core.scoping import mask_id_number, mask_phone
 from gridmap.core.services import log_sensitive_view
 
@@ -14,14 +14,14 @@ from .models import (
 SENSITIVE_PERSON_FIELDS = ["id_number", "phone"]
 
 
-class EmploymentInline(admin.TabularInline):
+class EmploymentInline(ScopedTabularInline):
     model = EmploymentRecord
     fk_name = "person"
     fields = ["status", "employer", "occupation", "start", "end"]
     extra = 0
 
 
-class WelfareInline(admin.TabularInline):
+class WelfareInline(ScopedTabularInline):
     model = WelfareRecord
     fields = ["kind", "category", "grade", "monthly_amount", "start", "end"]
     extra = 0
@@ -30,10 +30,9 @@ class WelfareInline(admin.TabularInline):
         return selectors.welfare_records(request.user)
 
 
-class SpecialGroupInline(admin.TabularInline):
+class SpecialGroupInline(ScopedTabularInline):
     model = SpecialGroupRecord
     fields = ["group", "risk_level", "visit_every_days", "responsible", "start", "end", "sealed"]
-    raw_id_fields = ["responsible"]
     extra = 0
 
     def get_queryset(self, request):
@@ -46,7 +45,7 @@ class PersonAdmin(ScopedAdmin):
     list_display = ["name", "shown_id_number", "sex", "birth_date", "residence_type", "shown_phone", "grid"]
     list_filter = ["residence_type", "sex", "party_member", "grid__parent", "grid"]
     search_fields = ["name", "=id_number", "=phone"]
-    raw_id_fields = ["dwelling"]
+    autocomplete_fields = ["dwelling"]
     readonly_fields = ["grid"]
     list_select_related = ["grid"]
 
@@ -86,10 +85,10 @@ class PersonAdmin(ScopedAdmin):
         return response
 
 
-class MemberInline(admin.TabularInline):
+class MemberInline(ScopedTabularInline):
     model = HouseholdMember
     fields = ["person", "relation"]
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
     extra = 0
 
 
@@ -99,7 +98,7 @@ class HouseholdAdmin(ScopedAdmin):
     list_display = ["number", "dwelling", "head", "kind", "grid"]
     list_filter = ["kind", "grid"]
     search_fields = ["number", "head__name"]
-    raw_id_fields = ["dwelling", "head"]
+    autocomplete_fields = ["dwelling", "head"]
     readonly_fields = ["grid"]
     list_select_related = ["dwelling__building", "head", "grid"]
     inlines = [MemberInline]
@@ -111,26 +110,36 @@ class VisitAdmin(ScopedAdmin):
     list_display = ["visited_at", "worker", "person", "household", "building", "organisation", "grid"]
     list_filter = ["grid"]
     search_fields = ["person__name", "household__number", "findings"]
-    raw_id_fields = ["person", "household", "building", "organisation", "worker"]
+    autocomplete_fields = ["person", "household", "building", "organisation"]  # worker: a select of the area's staff
     readonly_fields = ["grid"]
     date_hierarchy = "visited_at"
 
 
 @admin.register(SpecialGroupRecord)
-class SpecialGroupRecordAdmin(admin.ModelAdmin):
+class SpecialGroupRecordAdmin(ScopedModelAdmin):
     list_display = ["person", "group", "risk_level", "visit_every_days", "responsible", "start", "end"]
     list_filter = ["group", "risk_level"]
-    raw_id_fields = ["person", "responsible"]
+    autocomplete_fields = ["person"]
 
     def get_queryset(self, request):
         return selectors.special_group_records(request.user)
 
+    # only the roles that may see special-group records write them (selectors.special_group_records)
+    def has_add_permission(self, request):
+        return request.user.sees_sensitive and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.sees_sensitive and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.sees_sensitive and super().has_delete_permission(request, obj)
+
 
 @admin.register(WelfareRecord)
-class WelfareRecordAdmin(admin.ModelAdmin):
+class WelfareRecordAdmin(ScopedModelAdmin):
     list_display = ["person", "kind", "category", "grade", "monthly_amount", "start", "end"]
     list_filter = ["kind"]
-    raw_id_fields = ["person"]
+    autocomplete_fields = ["person"]
 
     def get_queryset(self, request):
         return selectors.welfare_records(request.user)

@@ -1,12 +1,12 @@
 from django.contrib import admin
 
 from gridmap.core import geo
-from gridmap.core.admin import ScopedAdmin
+from gridmap.core.admin import ScopedAdmin, ScopedTabularInline
 
 from .models import Building, Dwelling, Facility, Inspection, Organisation, RentedDwelling
 
 
-class DwellingInline(admin.TabularInline):
+class DwellingInline(ScopedTabularInline):
     model = Dwelling
     fields = ["unit", "floor", "room", "area_m2", "use"]
     extra = 0
@@ -20,7 +20,7 @@ class BuildingAdmin(ScopedAdmin):
     list_filter = ["use", "grid__parent", "grid"]
     search_fields = ["code", "name", "address"]
     readonly_fields = ["location", "grid"]
-    raw_id_fields = ["building_head"]
+    autocomplete_fields = ["building_head"]
     inlines = [DwellingInline]
 
     @admin.display(description=Building._meta.get_field("name").verbose_name, ordering="name")
@@ -36,11 +36,11 @@ class DwellingAdmin(ScopedAdmin):
     list_filter = ["use", "grid"]
     search_fields = ["building__name", "building__code", "room", "owner_name"]
     list_select_related = ["building", "grid"]
-    raw_id_fields = ["building", "owner"]
+    autocomplete_fields = ["building", "owner"]
     readonly_fields = ["grid"]
 
 
-class InspectionInline(admin.TabularInline):
+class InspectionInline(ScopedTabularInline):
     model = Inspection
     fields = ["inspected_at", "inspector", "passed", "findings"]
     extra = 0
@@ -53,7 +53,7 @@ class RentedDwellingAdmin(ScopedAdmin):
     list_display = ["dwelling", "landlord_name", "lease_start", "lease_end", "agent", "status"]
     list_filter = ["status", "dwelling__grid"]
     search_fields = ["dwelling__building__name", "landlord_name", "agent"]
-    raw_id_fields = ["dwelling", "landlord", "tenants"]
+    autocomplete_fields = ["dwelling", "landlord", "tenants"]
     inlines = [InspectionInline]
 
 
@@ -64,7 +64,7 @@ class OrganisationAdmin(ScopedAdmin):
     list_filter = ["kind", "risk_level", "grid"]
     search_fields = ["name", "credit_code", "address", "legal_representative"]
     readonly_fields = ["grid"]
-    raw_id_fields = ["building"]
+    autocomplete_fields = ["building"]
     inlines = [InspectionInline]
 
 
