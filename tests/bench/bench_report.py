@@ -240,7 +240,7 @@ def main():
     patroller = User.objects.create_user("bench_patroller", password=secrets.token_urlsafe(12), role=Role.GRID_WORKER, area=top)
     session = SessionStore()
     session[SESSION_KEY] = str(patroller.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "gridmap.core.auth.AreaUserBackend"
     session[HASH_SESSION_KEY] = patroller.get_session_auth_hash()
     session.create()
     csrf = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header carry the same value
@@ -256,8 +256,9 @@ def main():
     load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    # plain HTTP on loopback, and one patroller sending thousands of reports: no redirect, no rate limit
     env = {**os.environ, "GRIDMAP_DEBUG": "0", "GRIDMAP_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SETTINGS_MODULE": "gridmap.settings",
-           "PYTHONWARNINGS": "ignore:No directory at"}
+           "GRIDMAP_SSL_REDIRECT": "0", "GRIDMAP_REPORT_RATE": "off", "PYTHONWARNINGS": "ignore:No directory at"}
     server = subprocess.Popen(
         [str(gunicorn), "gridmap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
          "--worker-class", args.worker_class, "--threads", str(args.gunicorn_threads), "--log-level", "warning",
