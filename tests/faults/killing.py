@@ -21,12 +21,12 @@ def raw_connection(autocommit=True):
     return conn
 
 
-def database_url() -> str:
-    """DATABASE_URL of the test database, for a `manage.py` subprocess."""
+def database_url(name: str | None = None) -> str:
+    """DATABASE_URL of the test database (or of database `name` on the same server)."""
     s = connection.settings_dict
     host = urllib.parse.quote(s["HOST"] or "", safe="")
     password = f":{urllib.parse.quote(s['PASSWORD'], safe='')}" if s["PASSWORD"] else ""
-    return f"postgis://{s['USER']}{password}@{host}:{s['PORT'] or 5432}/{s['NAME']}"
+    return f"postgis://{s['USER']}{password}@{host}:{s['PORT'] or 5432}/{name or s['NAME']}"
 
 
 def terminate(pid: int, what: str, timeout: float = 10) -> None:
