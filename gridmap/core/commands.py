@@ -70,7 +70,7 @@ def database_guard(lost: str, using: str = DEFAULT_DB_ALIAS):
         yield
     except DatabaseGone:
         raise
-    except Exception as exc:  # noqa: BLE001 - re-raised unless it is a lost connection
+    except Exception as exc:  # re-raised below unless it is a lost connection
         error = lost_connection_error(exc, using)
         if error is None:
             raise

@@ -10,7 +10,7 @@ import urllib.parse
 import psycopg2
 from django.db import connection
 
-# What was injected, for the figures in the closing note (printed by tests/faults at the end).
+# Every fault injected in this process, in order (what was killed where): for a look when a test fails.
 INJECTED: list[str] = []
 
 

@@ -104,7 +104,7 @@ def libpq_args(db: dict) -> tuple[list[str], dict]:
 
 
 def run_tool(argv: list[str], env: dict, what: str) -> None:
-    done = subprocess.run(argv, env=env, capture_output=True, text=True)
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         lines = [line for line in done.stderr.strip().splitlines() if line.strip()]
         raise CommandError(f"{what} failed ({Path(argv[0]).name} exit {done.returncode}): "

@@ -11,7 +11,17 @@ from django.core.management.base import BaseCommand, CommandError
 
 from gridmap.core.commands import DatabaseGone, first_line
 
-from .backup import DUMP, MEDIA, TABLES_SQL, libpq_args, media_files, pg_tool, read_manifest, run_tool, table_checksums
+from .backup import (
+    DUMP,
+    MEDIA,
+    TABLES_SQL,
+    libpq_args,
+    media_files,
+    pg_tool,
+    read_manifest,
+    run_tool,
+    table_checksums,
+)
 
 
 def _connect(db: dict):
