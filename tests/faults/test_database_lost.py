@@ -80,23 +80,31 @@ def _boundary(area):
 
 
 def test_boundary_change_killed_midway_is_not_done_and_the_next_one_works(tree):
-    """The change is under way (its transaction has written) and waits on a lock that another
-    session holds on the grid; the connection is killed there: nothing of the change is left."""
+    """Grid A shrinks to 113.94 E, so its building at 113.945 E must leave it. The old version is
+    closed, the new one written and the grid's boundary updated; then re-placing the building
+    waits on a lock another session holds on it, and the connection is killed there: nothing of
+    the change is left, the building still in grid A."""
     grid = tree["a"]
+    building = Building.objects.create(code="EDGE-1", footprint=MultiPolygon(
+        Polygon.from_bbox((113.9448, 22.5500, 113.9452, 22.5503)), srid=4326))
+    assert Building.objects.get(pk=building.pk).grid_id == grid.pk
     before = _boundary(grid)
     smaller = MultiPolygon(Polygon.from_bbox((113.90, 22.50, 113.94, 22.60)), srid=4326)
-    with Blocker("SELECT 1 FROM grids_area WHERE id = %s FOR NO KEY UPDATE", [grid.pk]) as blocker:
-        blocker.kill_waiter("set_boundary: backend terminated mid-transaction")
+    with Blocker("SELECT 1 FROM places_building WHERE id = %s FOR UPDATE", [building.pk]) as blocker:
+        blocker.kill_waiter("set_boundary: backend terminated re-placing what moved, new version written")
         with pytest.raises(LOST):
             grid_services.set_boundary(grid, smaller, reason="收缩")
     assert blocker.victim["has_written"] and blocker.victim["wait_event_type"] == "Lock", blocker.victim
+    assert "UPDATE" in blocker.victim["query"].upper(), blocker.victim
     assert _boundary(grid) == before  # same geometry, same versions, the current one still open
     assert [v for v, to in before[1] if to is None] == [1]
+    assert Building.objects.get(pk=building.pk).grid_id == grid.pk
 
     version = grid_services.set_boundary(Area.objects.get(pk=grid.pk), smaller, reason="收缩")  # same thread
     assert version.version == 2
     assert Area.objects.get(pk=grid.pk).boundary.equals(smaller)
     assert AreaBoundary.objects.filter(area=grid, valid_to__isnull=True).count() == 1
+    assert Building.objects.get(pk=building.pk).grid_id is None  # outside every grid now: unassigned
 
 
 def _event_state(pk):
