@@ -4,8 +4,9 @@ from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
-from .models import AccessLog, User
+from .models import AccessLog, Role, User
 from .scoping import scope
+from .services import log_sensitive_ids
 
 
 class ScopedChoices:
@@ -96,12 +97,58 @@ class ReadOnly:
         return False
 
 
+class LogsSensitiveViews:
+    """Writes the sensitive-access log for an admin that shows sensitive values in full: its list
+    (a search too) writes one row per record on the page, in one INSERT; its change page one row.
+    `logged_fields(request)` names what the caller sees in full ("" when masked: nothing logged);
+    rows are logged against `log_model` / `log_id(obj)` (a person's welfare record: the person),
+    so "who saw person X" is one look-up."""
+
+    log_model = ""  # the record type of the rows; default the admin's model
+    log_id_attr = "pk"
+
+    def logged_fields(self, request, obj=None) -> str:
+        return ""
+
+    def _log(self, request, objs, what, obj=None):
+        fields = self.logged_fields(request, obj)
+        if fields:
+            log_sensitive_ids(request.user, self.log_model or self.model._meta.label_lower,
+                              [getattr(o, self.log_id_attr) for o in objs], what, fields=fields)
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        cl = (getattr(response, "context_data", None) or {}).get("cl") if response.status_code == 200 else None
+        if cl is not None:
+            self._log(request, cl.result_list, "admin search" if cl.query else "admin list")
+        return response
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        obj = (getattr(response, "context_data", None) or {}).get("original") if response.status_code == 200 else None
+        if obj is not None:
+            self._log(request, [obj], "admin change view", obj)
+        return response
+
+
 @admin.register(AccessLog)
 class AccessLogAdmin(ReadOnly, ScopedModelAdmin):
-    list_display = ["at", "user", "model", "object_id", "what"]
-    list_filter = ["model"]
-    search_fields = ["user__username"]
+    """The sensitive-access log, read only: the auditor (审计员) and the centre browse it by user,
+    record type, date and client address. A user bound to an area sees the rows of the users of
+    that area's subtree; the whole district's viewers (and an auditor with no area) every row."""
+
+    list_display = ["at", "user", "ip", "model", "object_id", "fields", "what"]
+    list_filter = ["model", "at", "user", "ip"]
+    search_fields = ["user__username", "=ip", "=object_id"]
     date_hierarchy = "at"
+    list_select_related = ["user"]
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        user = request.user
+        if user.sees_everything or (user.role == Role.AUDITOR and user.area_id is None):
+            return qs
+        return scope(qs, user, grid="user__area", location=None)
 
 
 # Sign-in lockouts (django-axes, settings AXES_*): the centre unlocks a locked-out user here.

@@ -3,6 +3,8 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from . import clock
+
 
 class Role(models.TextChoices):
     CENTRE_ADMIN = "centre_admin", _("Centre administrator (中心管理员)")
@@ -11,6 +13,7 @@ class Role(models.TextChoices):
     GRID_WORKER = "grid_worker", _("Grid worker / patroller (网格员/巡查员)")
     DEPARTMENT = "department", _("Department handler (职能部门)")
     LEADER = "leader", _("Leader, read only (领导)")
+    AUDITOR = "auditor", _("Auditor (审计员)")
 
 
 # Roles that work with named residents and so see ID numbers, phones and special-group records
@@ -43,6 +46,10 @@ _EVENT_PERMISSIONS = {
 }
 for _role, _actions in _EVENT_PERMISSIONS.items():
     ROLE_PERMISSIONS[_role] |= {("events", a) for a in _actions}
+# The auditor (审计员) browses the sensitive-access log, read only, and nothing else: a pair may
+# name one permission's whole codename instead of an action ("view_accesslog", not "view", which
+# would open every core model, the user list included). The centre administrator keeps its view.
+ROLE_PERMISSIONS[Role.AUDITOR] = {("core", "view_accesslog")}
 
 
 class User(AbstractUser):
@@ -71,7 +78,8 @@ class User(AbstractUser):
     def has_perm(self, perm, obj=None):
         if self.is_active and not self.is_superuser and "." in perm:
             app, codename = perm.split(".", 1)
-            if (app, codename.split("_", 1)[0]) in ROLE_PERMISSIONS.get(self.role, ()):
+            granted = ROLE_PERMISSIONS.get(self.role, ())
+            if (app, codename.split("_", 1)[0]) in granted or (app, codename) in granted:
                 return True
         return super().has_perm(perm, obj)
 
@@ -90,15 +98,23 @@ class User(AbstractUser):
 
 
 class AccessLog(models.Model):
-    """One view of a sensitive record (敏感信息查看记录); append-only."""
+    """One full view of a sensitive record (敏感信息查看记录): who, when, from where, which record
+    and which fields. Append-only: the database refuses UPDATE and DELETE of its rows for every
+    role (trigger in migration 0004). One row per record shown, so "who saw person X" is one
+    indexed look-up (model, object_id); a list page writes its rows in one INSERT."""
 
-    user = models.ForeignKey(User, verbose_name=_("viewed by"), on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField(_("viewed at"), auto_now_add=True, db_index=True)
+    user = models.ForeignKey(
+        User, verbose_name=_("viewed by"), null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text=_("Empty for a command run outside the web (an export)."),
+    )
+    at = models.DateTimeField(_("viewed at"), default=clock.now, editable=False, db_index=True)
+    ip = models.GenericIPAddressField(_("client IP"), null=True, blank=True)
     model = models.CharField(_("record type"), max_length=60)
-    object_id = models.BigIntegerField(_("record id"))
-    what = models.CharField(_("fields viewed"), max_length=200, blank=True)
+    object_id = models.BigIntegerField(_("record id"), null=True, blank=True)
+    fields = models.CharField(_("fields viewed"), max_length=200, blank=True)
+    what = models.CharField(_("where shown"), max_length=200, blank=True)
 
     class Meta:
         verbose_name = _("sensitive access log (敏感信息查看记录)")
         verbose_name_plural = _("sensitive access logs")
-        indexes = [models.Index(fields=["model", "object_id"])]
+        indexes = [models.Index(fields=["model", "object_id"]), models.Index(fields=["user", "at"])]

@@ -15,8 +15,10 @@ point, and the primary-layer grid there with its leader if the caller may see th
 
 ID numbers: a person is found by ID only on an exact match of the whole 18-character resident ID
 (the last character may be x/X), never by a part of it, whatever the role. Results always show
-the ID masked: a list of names needs no full numbers, so a search writes no access-log rows; the
-person panel shows (and logs) the full record for roles that may see it.
+the ID masked: a list of names needs no full numbers, so a search by name writes no access-log
+rows; the person panel shows (and logs) the full record for roles that may see it. A search by
+the whole ID number that returns a person ties that full number to the person, whatever the
+role: it writes one access-log row per person returned (fields "id_number", in one INSERT).
 """
 import re
 
@@ -32,6 +34,7 @@ from rest_framework.exceptions import ValidationError
 
 from gridmap.core.geo import gcj02_to_wgs84
 from gridmap.core.scoping import mask_id_number, scope
+from gridmap.core.services import log_sensitive_views
 from gridmap.core.validators import validate_no_control_characters
 
 from .selectors import grid_at, visible_areas
@@ -156,7 +159,8 @@ def find_persons(user, q: str) -> list[dict]:
     """By the whole resident ID (exact), else by name prefix. Never by a part of an ID number."""
     from gridmap.people.selectors import persons
 
-    if RESIDENT_ID.fullmatch(q):
+    by_id = RESIDENT_ID.fullmatch(q) is not None
+    if by_id:
         match = Q(id_number=q.upper())
     elif any(c.isdigit() for c in q):
         return []  # names hold no digits: a digit string is an ID fragment, never searched
@@ -170,6 +174,8 @@ def find_persons(user, q: str) -> list[dict]:
               "dwelling__building__location", "grid__name")
         .order_by("name", "id")[:MAX_RESULTS]  # name order: a whole name before longer ones, and LIMIT stops early
     )
+    if by_id and people:
+        log_sensitive_views(user, people, "search by ID number", fields="id_number")
     results = []
     for p in people:
         d = p.dwelling
