@@ -351,6 +351,9 @@ class _Planner:
                 for grid in community.overlay:
                     name = f"{grid.layer}-{street.cell.index:02d}-{community.cell.index:02d}-{grid.cell.index:02d}"
                     self._user(name, Role.GRID_LEADER, grid, self.other_rnd)
+        # the auditor (审计员) browses the sensitive-access log; its own generator, so the names
+        # drawn for every other account stay those of the same seed
+        self._user("auditor", Role.AUDITOR, None, random.Random("auditor"))
         return self.users
 
     # --- one grid ----------------------------------------------------------------------
