@@ -186,7 +186,8 @@ def _check_areas(v: pd.DataFrame, present: set[str]):
 def _check_households(v: pd.DataFrame, present: set[str]):
     """One row per member; household fields must agree within a household; one head each."""
     issues = []
-    first = v.groupby("number", sort=False).transform("first")
+    # dropna=False: with every number empty pandas' transform fails (the differs mask skips those rows)
+    first = v.groupby("number", sort=False, dropna=False).transform("first")
     for col in ("kind", "building_code", "unit", "room"):
         differs = v["number"].notna() & (v[col].fillna("") != first[col].fillna("")) if col in v else None
         if differs is not None:
