@@ -2,6 +2,8 @@
 an ID number, phone, welfare or special-group record in full writes one row per record shown
 (who, when, from where, which fields), a page in one INSERT; masked views write none; the log is
 append-only in the database; the auditor browses it and sees nothing else."""
+from io import StringIO
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
@@ -98,6 +100,19 @@ def test_export_is_logged_without_a_user(db):
     row.refresh_from_db()
     assert (row.user_id, row.object_id, row.ip, row.what, row.fields) == (None, None, None, "export persons: 42 rows",
                                                                           "id_number,phone")
+
+
+def test_export_data_of_people_writes_a_row_and_of_buildings_none(estate, tmp_path):
+    from django.core.management import call_command
+
+    from gridmap.people.models import Person
+
+    call_command("export_data", "buildings", str(tmp_path / "b.csv"), stdout=StringIO())
+    assert not AccessLog.objects.exists()
+    call_command("export_data", "persons", str(tmp_path / "p.csv"), stdout=StringIO())
+    row = AccessLog.objects.get()
+    n = Person.objects.count()
+    assert (row.user_id, row.model, row.what) == (None, "people.person", f"export persons: {n} rows")
 
 
 # --- append-only, in the database ---------------------------------------------------------------

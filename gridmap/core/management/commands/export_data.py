@@ -4,6 +4,11 @@ from django.core.management.base import BaseCommand, CommandError
 from gridmap.core.io.export import FORMATS, export_file
 from gridmap.core.io.reading import FileRefused
 from gridmap.core.io.registers import REGISTERS
+from gridmap.core.services import log_export
+
+# Registers whose rows carry citizen ID numbers or private phones (the person's own, an owner's,
+# a tenant's, a household member's, the visited person's): each export is an access-log row.
+SENSITIVE_KINDS = {"persons", "households", "dwellings", "rented_dwellings", "visits"}
 
 
 class Command(BaseCommand):
@@ -23,4 +28,6 @@ class Command(BaseCommand):
             n = export_file(kind, out)
         except FileRefused as exc:
             raise CommandError(str(exc)) from None
+        if kind in SENSITIVE_KINDS:
+            log_export(None, REGISTERS[kind].model._meta.label_lower, n, f"export {kind}: {n} rows")
         self.stdout.write(f"{kind}: wrote {n} row(s) to {out}")
