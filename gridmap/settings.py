@@ -57,6 +57,58 @@ if not DEBUG:
             raise ImproperlyConfigured("GRIDMAP_PROXY_SSL_HEADER must look like HTTP_X_FORWARDED_PROTO=https")
         SECURE_PROXY_SSL_HEADER = (header, value)
 
+
+# Content security policy (django-csp, csp.middleware.CSPMiddleware): scripts only from gridmap's
+# own origin, the import maps of the map pages by a per-request nonce ({{ request.csp_nonce }});
+# no eval, no inline event handler. Style sheets only from 'self' (no inline <style>); style
+# *attributes* in markup are allowed ('unsafe-inline' for style-src-attr only): the map's layer
+# and place legends (grid_layers.js, places_layers.js) and the admin's event clock dots and photo
+# thumbnails colour and size elements with style="..." in HTML, which CSP judges like inline styles
+# (Leaflet sets element.style from scripts, which CSP does not restrict). A style attribute runs no
+# script and can load nothing from another origin under img-src/font-src below. Images
+# also from data:/blob: (Leaflet's icons, the patrol page's photo previews) and from the base-map
+# tile server when GRIDMAP_TILE_URL names one. The Swagger UI page gets its own policy (urls.py).
+def _tile_sources(url_template: str) -> list[str]:
+    """The CSP source of an XYZ URL template: https://{s}.tile.example.org/{z}/{x}/{y}.png ->
+    https://*.tile.example.org (templated leftmost labels become the wildcard); none for a
+    path on gridmap's own origin (/tiles/{z}/{x}/{y}.png)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url_template.strip())
+    host = parts.netloc.rpartition("@")[2]
+    if not host:
+        return []
+    if parts.scheme not in ("http", "https", ""):
+        raise ImproperlyConfigured(f"GRIDMAP_TILE_URL must be an http(s) URL template, not {url_template!r}")
+    labels = host.split(".")
+    templated = [i for i, label in enumerate(labels) if "{" in label]
+    if templated:
+        if templated[-1] + 1 >= len(labels) - 1:
+            raise ImproperlyConfigured(f"GRIDMAP_TILE_URL: the host {host!r} is templated too far for a CSP source")
+        labels = ["*"] + labels[templated[-1] + 1:]
+    return [f"{parts.scheme}://{'.'.join(labels)}" if parts.scheme else ".".join(labels)]
+
+
+from csp.constants import NONCE  # noqa: E402  (the per-request nonce placeholder)
+
+_TILE_SOURCES = _tile_sources(os.environ.get("GRIDMAP_TILE_URL", ""))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "style-src-attr": ["'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "blob:", *_TILE_SOURCES],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -84,6 +136,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (CONTENT_SECURITY_POLICY above)
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -3,6 +3,8 @@ working-day calendar, departments, duty roster and leave, Open311 keys) and the 
 scoped to the user's area and read-only: the action log is immutable, and a status changes only
 through services.act (the admin actions below call it)."""
 
+import contextvars
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils.formats import date_format
@@ -330,6 +332,11 @@ class ReadOnlyPointWidget(LeafletAdminWidget):
     modifiable = False
 
 
+# The request's CSP nonce while an event's change page renders: the read-only map (EventAdmin.map,
+# a read-only field, which gets no request) writes its widget's inline scripts with it.
+_csp_nonce = contextvars.ContextVar("event_admin_csp_nonce", default=None)
+
+
 @admin.register(Event)
 class EventAdmin(CalendarWarning, ScopedChoices, LeafletGeoAdmin):
     """Events (事件) of the user's area, read-only: the workflow moves them (services.act)."""
@@ -372,6 +379,16 @@ class EventAdmin(CalendarWarning, ScopedChoices, LeafletGeoAdmin):
     def media(self):
         return super().media + ReadOnlyPointWidget().media
 
+    def changeform_view(self, request, *args, **kwargs):
+        token = _csp_nonce.set(getattr(request, "csp_nonce", None))
+        try:
+            response = super().changeform_view(request, *args, **kwargs)
+            if hasattr(response, "render"):
+                response.render()  # now, while the nonce is set (the map below reads it)
+            return response
+        finally:
+            _csp_nonce.reset(token)
+
     @admin.display(description=_("clock"))
     def clock(self, obj):
         if obj.due_at is None:
@@ -395,6 +412,7 @@ class EventAdmin(CalendarWarning, ScopedChoices, LeafletGeoAdmin):
         if obj is None or obj.point is None:
             return "—"
         widget = ReadOnlyPointWidget(attrs={"geom_type": "POINT"})
+        widget.csp_nonce = _csp_nonce.get()
         return widget.render("event_point", obj.point, {"id": "event_point"})
 
     @admin.display(description=_("possible duplicates"))

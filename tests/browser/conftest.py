@@ -41,6 +41,19 @@ def _session_cookies(settings):
     settings.CSRF_COOKIE_AGE = None
 
 
+@pytest.fixture(autouse=True)
+def _playwright_eval(settings, request):
+    """Playwright's page.wait_for_function evaluates its predicate with eval() in the page, which
+    the content security policy forbids: the browser tests run the production policy plus
+    'unsafe-eval' in script-src (nonces, inline scripts, styles and sources still enforced), except
+    tests/browser/test_csp.py (EXACT_CSP), which proves the pages need no eval."""
+    if getattr(request.module, "EXACT_CSP", False):
+        return
+    policy = settings.CONTENT_SECURITY_POLICY
+    directives = {**policy["DIRECTIVES"], "script-src": [*policy["DIRECTIVES"]["script-src"], "'unsafe-eval'"]}
+    settings.CONTENT_SECURITY_POLICY = {**policy, "DIRECTIVES": directives}
+
+
 @pytest.fixture
 def page(browser, request):
     context = new_context(browser, request, viewport={"width": 1280, "height": 800})
