@@ -5,6 +5,8 @@ from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view, renderer_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.renderers import JSONRenderer
@@ -101,6 +103,7 @@ def organisations(request):
 
 # --- search and "my patch" (gridmap/grids/search.py, patch.py) -----------------------------------
 
+@extend_schema(responses={200: OpenApiTypes.OBJECT})  # a JSON object; its shape is the selector's
 @api_view(["GET"])
 def search(request):
     """GET ?q=… → at most 20 areas, buildings, people, organisations and events in the caller's
@@ -112,6 +115,7 @@ def search(request):
     return Response(run_search(request.user, request.query_params.get("q")))
 
 
+@extend_schema(responses={200: OpenApiTypes.OBJECT})  # a JSON object; its shape is the selector's
 @api_view(["GET"])
 def patch(request):
     """GET → the caller's patch (grid, area or whole district) with its counts, unread messages

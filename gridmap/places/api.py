@@ -1,5 +1,7 @@
 """The building → floor → dwelling drill-down (楼盘表) as JSON: login required, scoped to the
 caller; a record outside the caller's area is a 404, exactly like one that does not exist."""
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema
 from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
@@ -10,6 +12,7 @@ from . import selectors
 from .models import Building, Dwelling
 
 
+@extend_schema(responses={200: OpenApiTypes.OBJECT})  # a JSON object; its shape is the selector's
 @api_view(["GET"])
 def building_floors(request, pk: int):
     """GET → the building card and its floor table: floors (top first) × units → dwellings with
@@ -21,6 +24,7 @@ def building_floors(request, pk: int):
         raise NotFound("no such building in your area") from None
 
 
+@extend_schema(responses={200: OpenApiTypes.OBJECT})  # a JSON object; its shape is the selector's
 @api_view(["GET"])
 def dwelling(request, pk: int):
     """GET → the dwelling, its rental, its households and members with their current records,
