@@ -28,6 +28,16 @@ class GeoJSONRenderer(JSONRenderer):
 
 
 RENDERERS = [GeoJSONRenderer, JSONRenderer]
+# The OpenAPI response of a map layer: a GeoJSON FeatureCollection (RFC 7946).
+FEATURE_COLLECTION = {
+    "type": "object", "required": ["type", "features"],
+    "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                   "features": {"type": "array", "items": {
+                       "type": "object", "required": ["type", "geometry", "properties"],
+                       "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                      "geometry": {"type": "object", "nullable": True},
+                                      "properties": {"type": "object", "nullable": True}}}}},
+}
 
 
 def geojson_view(view):
@@ -35,7 +45,7 @@ def geojson_view(view):
     application/geo+json for clients that ask for it, gzip for those that take it (map layers are
     large, carry no secrets and often go to phones; not site-wide, which would expose the HTML
     pages' CSRF tokens to BREACH)."""
-    return gzip_page(api_view(["GET"])(renderer_classes(RENDERERS)(view)))
+    return gzip_page(extend_schema(responses={200: FEATURE_COLLECTION})(api_view(["GET"])(renderer_classes(RENDERERS)(view))))
 
 
 # A box wider or taller than this is refused (≈ 15 km): the map itself takes buildings as tiles.
