@@ -46,6 +46,8 @@ def parse_int(s: pd.Series, lo: int | None = None, hi: int | None = None):
     errors[~empty & num.isna() & ~several] = "not a number (" + raw[~empty & num.isna() & ~several] + ")"
     frac = num.notna() & (num % 1 != 0)
     errors[frac] = "not a whole number (" + raw[frac] + ")"
+    huge = num.notna() & ~num.abs().lt(2.0 ** 63)  # inf, 1e308: no 64-bit integer holds them
+    errors[huge] = "too large a number (" + raw[huge] + ")"
     _bounds(num, errors, lo, hi)
     return num.where(errors.isna() & num.notna()).round().astype("Int64"), errors
 
