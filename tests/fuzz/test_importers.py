@@ -126,3 +126,27 @@ def test_cells_of_the_wrong_type_are_reported_not_raised(area_tree, kind, suffix
 def _xlsx_safe(cell: str) -> str:
     """openpyxl refuses control characters in a cell (the file could not hold them)."""
     return "".join(ch for ch in cell if ch >= " " or ch in "\t\n\r")
+
+
+# What the fuzzing found, kept as plain cases (the short run need not draw them again).
+
+def test_a_households_file_without_any_household_number_is_reported(area_tree, tmp_path):
+    """pandas' groupby transform failed when every number was empty (fixed in registers.py)."""
+    path = tmp_path / "households.csv"
+    path.write_text("number,kind,building_code,unit,room,member_id_number,relation\n,family,,,,,head\n", encoding="utf-8")
+    report = import_file("households", path)
+    assert report.loaded == 0 and report.errors
+    assert Household.objects.count() == 0
+
+
+@pytest.mark.parametrize("cell", ["1e308", "inf", "-inf", "99999999999999999999"])
+def test_an_integer_cell_too_large_for_any_integer_is_a_row_error(area_tree, tmp_path, cell):
+    """The cast to a 64-bit integer raised on inf and 1e308 (fixed in parsing.parse_int)."""
+    path = tmp_path / "buildings.csv"
+    path.write_text("code,name,floors_above,wkt\n"
+                    f'X1,楼,{cell},"POLYGON ((113.92 22.55, 113.9205 22.55, 113.9205 22.5505, 113.92 22.55))"\n',
+                    encoding="utf-8")
+    report = import_file("buildings", path)
+    assert report.loaded == 0
+    assert [(i.row, i.field) for i in report.errors] == [(2, "floors_above")]
+    assert Building.objects.count() == 0
