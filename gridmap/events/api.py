@@ -337,9 +337,9 @@ ConflictSerializer = inline_serializer("Conflict", {
 
 @extend_schema(
     request=ActionSerializer, tags=["events"],
-    responses={200: EventDetailSerializer, 400: OpenApiResponse(description="a field is missing or wrong; the body names it"),
-               403: OpenApiResponse(description="the caller's role may not take this action"),
-               404: OpenApiResponse(description="no such event in the caller's area"),
+    responses={200: EventDetailSerializer, 400: OpenApiResponse(OpenApiTypes.OBJECT, description="a field is missing or wrong; the body names it"),
+               403: OpenApiResponse(OpenApiTypes.OBJECT, description="the caller's role may not take this action"),
+               404: OpenApiResponse(OpenApiTypes.OBJECT, description="no such event in the caller's area"),
                409: ConflictSerializer},
 )
 class EventActionView(APIView):
@@ -409,8 +409,8 @@ ASSIGNEES_QUERY_MAX = 50  # characters of ?q=
     ],
     responses={
         200: AssigneeSerializer(many=True),
-        403: OpenApiResponse(description="the caller's role may not assign events"),
-        404: OpenApiResponse(description="no such event in the caller's area")})
+        403: OpenApiResponse(OpenApiTypes.OBJECT, description="the caller's role may not assign events"),
+        404: OpenApiResponse(OpenApiTypes.OBJECT, description="no such event in the caller's area")})
 class EventAssigneesView(APIView):
     """GET /api/events/{id}/assignees/ — staff the caller may assign the event to, leaders first,
     each saying whether they are on leave today and who deputises. The assign action accepts
@@ -430,7 +430,7 @@ class EventAssigneesView(APIView):
         return Response(AssigneeSerializer(rows, many=True).data, headers={"X-Truncated": "true" if truncated else "false"})
 
 
-@extend_schema(tags=["events"], responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: OpenApiResponse(description="not yours to see")})
+@extend_schema(tags=["events"], responses={(200, "image/jpeg"): OpenApiTypes.BINARY, 404: OpenApiResponse(OpenApiTypes.OBJECT, description="not yours to see")})
 class EventPhotoView(APIView):
     """A photo of an event, only for those who may see the event (photos are not public media)."""
 
