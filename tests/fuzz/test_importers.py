@@ -86,7 +86,7 @@ def test_random_bytes_are_refused_cleanly(area_tree, kind, suffix, data):
 
 
 @given(which=st.sampled_from(REAL), cut=st.floats(0, 1, exclude_max=True), strict=st.booleans())
-@fuzz_settings(short=60)
+@fuzz_settings(short=30)
 def test_truncated_real_files_are_refused_cleanly_or_load_what_they_hold(area_tree, which, cut, strict):
     kind, source = which
     data = source.read_bytes()
