@@ -1,18 +1,20 @@
 """Helpers for building residents on real PostGIS (ID numbers, people, households); the `estate`
 and `users` fixtures that use them live in tests/conftest.py."""
 import datetime as dt
+import itertools
 
 from gridmap.core import clock
 from gridmap.core.validators import id_check_char
 from gridmap.people.models import Household, HouseholdMember, Person
 
-_serial = iter(range(100, 999))
+# Even serials, one per resident: +1 for a man (odd 17th digit). They wrap after 449 residents,
+# across the whole run; each test's database starts empty, so numbers stay unique within it.
+_serial = itertools.cycle(range(100, 998, 2))
 
 
 def citizen_id(birth: str, sex: str = "M") -> str:
     """A valid GB 11643 number for the birth date (YYYYMMDD): odd 17th digit for men."""
-    n = next(_serial)
-    n = n if (n % 2 == 1) == (sex == "M") else n + 1
+    n = next(_serial) + (sex == "M")
     first17 = f"440305{birth}{n:03d}"
     return first17 + id_check_char(first17)
 
