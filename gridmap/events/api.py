@@ -20,6 +20,7 @@ from rest_framework.views import APIView
 from gridmap.core import clock
 from gridmap.core.models import SENSITIVE_ROLES, User
 from gridmap.core.scoping import mask_phone
+from gridmap.core.validators import has_control_characters
 
 from . import notify, selectors, services
 from .calendar import TZ
@@ -65,6 +66,8 @@ class CategoryCodeField(serializers.SlugRelatedField):
     (every report asks it), answering the same errors."""
 
     def to_internal_value(self, data):
+        if has_control_characters(str(data)):  # no code holds one, and PostgreSQL refuses a NUL in a query
+            self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
         found = list(Category.objects.raw(f"SELECT * FROM {Category._meta.db_table} WHERE active AND code = %s", [str(data)]))
         if not found:
             self.fail("does_not_exist", slug_name=self.slug_field, value=smart_str(data))
