@@ -15,6 +15,7 @@ ROLE_LABELS = {
     (Role.AREA_STAFF, Level.COMMUNITY): "社区干部 Community staff",
     (Role.GRID_LEADER, Level.GRID): "网格长 Grid leader",
     (Role.GRID_WORKER, Level.GRID): "网格员 Grid worker",
+    (Role.AUDITOR, ""): "审计员 Auditor (access log only)",
 }
 
 
@@ -32,7 +33,7 @@ def _pad(text: str, width: int) -> str:
 
 class Command(BaseCommand):
     help = ("Print one login of the demo district for every role (centre, leader, department, street and "
-            "community staff, grid leader, grid worker) with the area each one sees. All demo accounts "
+            "community staff, grid leader, grid worker, auditor) with the area each one sees. All demo accounts "
             "share one password, GRIDMAP_DEMO_PASSWORD at load time (default gridmap-demo). Never load "
             "the demo on a public server.")
 
