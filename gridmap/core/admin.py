@@ -25,19 +25,18 @@ class ScopedChoices:
         model_admin = self.admin_site._registry.get(model)
         return None if model_admin is None else model_admin.get_queryset(request)
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+    def _scoped_choices(self, db_field, request, kwargs) -> dict:
         if "queryset" not in kwargs:
             qs = self.related_choices(request, db_field.remote_field.model)
             if qs is not None:
                 kwargs["queryset"] = qs
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+        return kwargs
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        return super().formfield_for_foreignkey(db_field, request, **self._scoped_choices(db_field, request, kwargs))
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        if "queryset" not in kwargs:
-            qs = self.related_choices(request, db_field.remote_field.model)
-            if qs is not None:
-                kwargs["queryset"] = qs
-        return super().formfield_for_manytomany(db_field, request, **kwargs)
+        return super().formfield_for_manytomany(db_field, request, **self._scoped_choices(db_field, request, kwargs))
 
     def get_list_filter(self, request):
         # a plain filter over a relation lists every related row (every grid's name, every
@@ -70,8 +69,19 @@ class ScopedAdmin(ScopedChoices, LeafletGeoAdmin):
         return scope(super().get_queryset(request), request.user, self.scope_grid, self.scope_location)
 
 
+# Sign-in lockouts (django-axes, settings AXES_*): the centre unlocks a locked-out user here.
+@admin.action(description=_("Unlock sign-in"), permissions=["change"])
+def unlock_sign_in(modeladmin, request, queryset):
+    from .auth import unlock
+
+    users = list(queryset.values_list("username", flat=True))
+    unlock(users)
+    modeladmin.message_user(request, _("Sign-in unlocked: %(users)s") % {"users": ", ".join(users)})
+
+
 @admin.register(User)
 class UserAdmin(ScopedChoices, BaseUserAdmin):
+    actions = [unlock_sign_in]
     list_display = ["username", "last_name", "first_name", "role", "area", "is_active"]
     list_filter = ["role", "is_active", "area__level"]
     search_fields = ["username", "first_name", "last_name", "area__name", "area__code"]
@@ -149,16 +159,3 @@ class AccessLogAdmin(ReadOnly, ScopedModelAdmin):
         if user.sees_everything or (user.role == Role.AUDITOR and user.area_id is None):
             return qs
         return scope(qs, user, grid="user__area", location=None)
-
-
-# Sign-in lockouts (django-axes, settings AXES_*): the centre unlocks a locked-out user here.
-@admin.action(description=_("Unlock sign-in"), permissions=["change"])
-def unlock_sign_in(modeladmin, request, queryset):
-    from .auth import unlock
-
-    users = list(queryset.values_list("username", flat=True))
-    unlock(users)
-    modeladmin.message_user(request, _("Sign-in unlocked: %(users)s") % {"users": ", ".join(users)})
-
-
-UserAdmin.actions = (*(UserAdmin.actions or ()), unlock_sign_in)

@@ -1,8 +1,8 @@
+from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from leaflet.admin import LeafletGeoAdmin
 
-from gridmap.core import geo
 from gridmap.core.admin import ScopedChoices, ScopedModelAdmin, ScopedTabularInline
 
 from . import selectors, services
@@ -25,7 +25,7 @@ class AreaBoundaryInline(ScopedTabularInline):
         return False
 
 
-class AreaForm(geo.checked_form()):
+class AreaForm(forms.ModelForm):
     """A boundary is checked here as `services.set_boundary` checks it (limits, validity, no overlap
     with the layer's other grids), so a bad one is a form error on the field, never a 500."""
 
