@@ -1,0 +1,231 @@
+"""Topology checks of a drawing (拓扑检查), in process, while the user edits.
+
+A `Sheet` holds what a drawing under one parent area is checked against — the parent's
+boundary, the layer's grids around it and the buildings with their households — in memory,
+indexed with shapely's STRtree, so checking a drawing needs no database round trip. `check`
+answers with findings: errors refuse a commit (an invalid polygon, a grid outside its parent,
+an overlap, a new gap), warnings need the user's eye (households or area outside the bounds,
+a new line through a building), info lists what was already there (older gaps). Each finding
+carries the shape the map draws and its area in m² (in settings.METRIC_SRID).
+"""
+from dataclasses import dataclass, field
+
+import numpy as np
+import shapely
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
+
+from gridmap.core import geo
+
+from . import drawing
+
+OVERLAP_M2 = 1.0  # shared edges meet in a line; more than this is an overlap (services use the same)
+GAP_M2 = 1.0
+# Bounds of a grid (warnings, not errors): PRODUCT.md's 300–500 households; the area range is a
+# sanity check for hand drawing (a stray click makes a grid of a few m² or of a whole street).
+DEFAULT_BOUNDS = {"households": (300, 500), "area_km2": (0.01, 10.0), "parent_tolerance_m": 5.0}
+
+
+def bounds() -> dict:
+    return {**DEFAULT_BOUNDS, **getattr(settings, "GRIDMAP_GRID_BOUNDS", {})}
+
+
+def area_m2(geoms) -> np.ndarray:
+    """Areas of lon/lat shapes in m², measured in settings.METRIC_SRID."""
+    arr = np.asarray(geoms, dtype=object).reshape(-1)
+    return shapely.area(geo.transform(arr, geo.WGS84, CRS.from_epsg(settings.METRIC_SRID)))
+
+
+@dataclass
+class Finding:
+    severity: str  # "error" | "warning" | "info"
+    kind: str      # invalid, outside_parent, overlap, gap, households, area, through_building
+    message: str
+    grids: tuple = ()
+    area_m2: float | None = None
+    where: BaseGeometry | None = None
+
+    def as_json(self) -> dict:
+        return {
+            "severity": self.severity, "kind": self.kind, "message": self.message, "grids": list(self.grids),
+            "area_m2": None if self.area_m2 is None else round(self.area_m2, 1),
+            "where": None if self.where is None or self.where.is_empty else shapely.geometry.mapping(self.where),
+        }
+
+
+@dataclass
+class Building:
+    code: str
+    point: BaseGeometry
+    footprint: BaseGeometry | None
+    households: int
+
+
+@dataclass
+class Sheet:
+    """`parent`: the parent area's boundary; `grids`: code → (shape, parent code) of the layer's
+    grids on and around the parent; `buildings`: those on the parent."""
+
+    parent_code: str
+    parent: BaseGeometry
+    grids: dict
+    buildings: list = field(default_factory=list)
+
+    def __post_init__(self):
+        self._codes = list(self.grids)
+        self._grid_tree = shapely.STRtree([g for g, _p in self.grids.values()])
+        self._points = shapely.STRtree([b.point for b in self.buildings])
+        feet = [b.footprint if b.footprint is not None else b.point for b in self.buildings]
+        self._feet = shapely.STRtree(feet)
+        self._households = np.array([b.households for b in self.buildings], dtype=np.int64)
+
+    def children(self, proposal: dict | None = None) -> dict:
+        """The parent's grids after `proposal` (code → new shape, None for a grid that goes)."""
+        proposal = proposal or {}
+        shapes = {code: g for code, (g, parent) in self.grids.items() if parent == self.parent_code}
+        shapes.update(proposal)
+        return {code: g for code, g in shapes.items() if g is not None and not g.is_empty}
+
+    def households(self, geom: BaseGeometry) -> int:
+        """Households of the buildings whose point lies in `geom` (a building on an edge counts
+        on both sides here; the preview places it by the database's rule)."""
+        idx = self._points.query(geom, predicate="intersects")
+        return int(self._households[idx].sum())
+
+    def buildings_in(self, geom: BaseGeometry) -> list:
+        return [self.buildings[i] for i in self._points.query(geom, predicate="intersects")]
+
+    def crossed_buildings(self, line: BaseGeometry) -> list:
+        """Buildings whose footprint a boundary line runs through (not merely along)."""
+        hit = []
+        for i in self._feet.query(line, predicate="intersects"):
+            b = self.buildings[i]
+            if b.footprint is not None and shapely.relate_pattern(b.footprint, line, "1********"):
+                hit.append(b)
+        return hit
+
+    def check(self, proposal: dict) -> list[Finding]:
+        """Findings for `proposal`: {grid code (a new code for a new grid): new shape or None}."""
+        findings, shapes = [], {}
+        for code, geom in proposal.items():
+            if geom is None:
+                continue
+            try:
+                shapes[code] = geo.check_shape(geom, kind="boundary")
+            except ValidationError as exc:
+                findings.append(Finding("error", "invalid", f"{code}: {' '.join(exc.messages)}", (code,),
+                                        where=_invalid_spot(geom)))
+        gone = {code for code, geom in proposal.items() if geom is None}
+        findings += self._outside_parent(shapes)
+        findings += self._overlaps(shapes, gone)
+        # an invalid drawing keeps its old shape for the gap count (it is refused anyway)
+        after = {code: shapes.get(code, self.grids.get(code, (None,))[0]) for code in proposal}
+        findings += self._gaps(after)
+        findings += self._bounds(shapes)
+        findings += self._through_buildings(shapes)
+        return findings
+
+    def _outside_parent(self, shapes: dict) -> list[Finding]:
+        tolerance = bounds()["parent_tolerance_m"]
+        allowed = self.parent.buffer(drawing.degrees(tolerance, self.parent.centroid.y))
+        found = []
+        for code, geom in shapes.items():
+            out = drawing.polygonal(shapely.difference(geom, allowed), min_m2=0)
+            m2 = float(area_m2([out])[0]) if not out.is_empty else 0.0
+            if m2 > OVERLAP_M2:
+                found.append(Finding("error", "outside_parent", _(
+                    "%(grid)s reaches %(m2)s m² beyond its parent %(parent)s (tolerance %(tol)s m)") % {
+                    "grid": code, "m2": f"{m2:,.0f}", "parent": self.parent_code, "tol": f"{tolerance:g}"},
+                    (code,), m2, out))
+        return found
+
+    def _overlaps(self, shapes: dict, gone: set) -> list[Finding]:
+        # each drawn shape against the layer's other grids as they will be (unchanged ones from the
+        # index, redrawn ones from the drawing, removed ones not at all), each pair once
+        found, seen = [], set()
+        for code, geom in shapes.items():
+            near = {self._codes[i] for i in self._grid_tree.query(geom, predicate="intersects")}
+            for other in sorted((near | set(shapes)) - {code} - gone):
+                pair = tuple(sorted((code, other)))
+                if pair in seen:
+                    continue
+                seen.add(pair)
+                other_geom = shapes[other] if other in shapes else self.grids[other][0]
+                both = drawing.polygonal(shapely.intersection(geom, other_geom), min_m2=0)
+                m2 = float(area_m2([both])[0]) if not both.is_empty else 0.0
+                if m2 > OVERLAP_M2:
+                    found.append(Finding("error", "overlap", _("%(a)s and %(b)s overlap by %(m2)s m²") % {
+                        "a": pair[0], "b": pair[1], "m2": f"{m2:,.0f}"}, pair, m2, both))
+        return found
+
+    def _gaps(self, proposal: dict) -> list[Finding]:
+        before = self._gap_shape(self.children())
+        after = self._gap_shape(self.children(proposal))
+        found = []
+        new = drawing.polygonal(shapely.difference(after, before), min_m2=0) if not after.is_empty else after
+        for piece, m2 in _sized(new):
+            if m2 > GAP_M2:
+                found.append(Finding("error", "gap", _("a gap of %(m2)s m² inside %(parent)s belongs to no grid") % {
+                    "m2": f"{m2:,.0f}", "parent": self.parent_code}, (), m2, piece))
+        for piece, m2 in _sized(drawing.polygonal(shapely.intersection(after, before), min_m2=0)):
+            if m2 > GAP_M2:
+                found.append(Finding("info", "gap", _("an existing gap of %(m2)s m² inside %(parent)s") % {
+                    "m2": f"{m2:,.0f}", "parent": self.parent_code}, (), m2, piece))
+        return found
+
+    def _gap_shape(self, children: dict) -> BaseGeometry:
+        covered = shapely.union_all(list(children.values()), grid_size=drawing.PRECISION) if children else shapely.Polygon()
+        return drawing.polygonal(shapely.difference(self.parent, covered, grid_size=drawing.PRECISION), min_m2=0)
+
+    def _bounds(self, shapes: dict) -> list[Finding]:
+        b, found = bounds(), []
+        low, high = b["households"]
+        small, large = b["area_km2"]
+        areas = area_m2(list(shapes.values())) if shapes else []
+        for (code, geom), m2 in zip(shapes.items(), areas):
+            n = self.households(geom)
+            if not low <= n <= high:
+                found.append(Finding("warning", "households", _(
+                    "%(grid)s would hold %(n)s households (bounds %(low)s–%(high)s)") % {
+                    "grid": code, "n": n, "low": low, "high": high}, (code,)))
+            km2 = m2 / 1e6
+            if not small <= km2 <= large:
+                found.append(Finding("warning", "area", _("%(grid)s would cover %(km2).3f km² (bounds %(small)s–%(large)s km²)") % {
+                    "grid": code, "km2": km2, "small": f"{small:g}", "large": f"{large:g}"}, (code,), m2))
+        return found
+
+    def _through_buildings(self, shapes: dict) -> list[Finding]:
+        found = []
+        for code, geom in shapes.items():
+            old = self.grids.get(code, (None, None))[0]
+            new_lines = geom.boundary if old is None else shapely.difference(geom.boundary, old.boundary.buffer(1e-7))
+            for b in self.crossed_buildings(new_lines):
+                found.append(Finding("warning", "through_building", _("the boundary of %(grid)s runs through building %(b)s") % {
+                    "grid": code, "b": b.code}, (code,), None, b.footprint))
+        return found
+
+
+def _sized(geom: BaseGeometry):
+    parts = [p for p in shapely.get_parts(geom) if not p.is_empty]
+    return zip(parts, area_m2(parts)) if parts else ()
+
+
+def _invalid_spot(geom: BaseGeometry) -> BaseGeometry | None:
+    reason = shapely.is_valid_reason(geom) if geom is not None else ""
+    if "[" not in reason:
+        return None
+    xy = reason[reason.find("[") + 1:reason.find("]")].split()
+    try:
+        return shapely.Point(float(xy[0]), float(xy[1]))
+    except (ValueError, IndexError):
+        return None
+
+
+def refuse_on_errors(findings: list[Finding]) -> None:
+    """Raise ValidationError listing the errors among `findings` (the commit's last word)."""
+    errors = [f.message for f in findings if f.severity == "error"]
+    if errors:
+        raise ValidationError(errors)

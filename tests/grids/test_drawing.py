@@ -1,0 +1,126 @@
+"""The editor's geometry and in-process topology checks (no database): random partitions of a
+parent are accepted; a piece pushed into its neighbour, pulled back from it or moved is refused."""
+import math
+
+import pytest
+import shapely
+from django.core.exceptions import ValidationError
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+
+from gridmap.grids import drawing
+from gridmap.grids.topology import Building, Sheet, area_m2
+
+# a community of about 1.1 km × 1.1 km in Shenzhen
+W, S, E, N = 114.05, 22.55, 114.06, 22.56
+PARENT = shapely.box(W, S, E, N)
+
+
+def metres(m: float) -> float:
+    return drawing.degrees(m, (S + N) / 2)
+
+
+@st.composite
+def partitions(draw, max_cuts=5):
+    """A parent cut into pieces by random straight lines, each across the piece it cuts."""
+    pieces = [drawing.exact(PARENT)]
+    for _ in range(draw(st.integers(1, max_cuts))):
+        i = draw(st.integers(0, len(pieces) - 1))
+        piece = pieces[i]
+        c = piece.representative_point()
+        angle = draw(st.floats(0, math.pi))
+        shift = draw(st.floats(-0.3, 0.3))
+        w, s, e, n = piece.bounds
+        span = 2 * max(e - w, n - s)
+        dx, dy = math.cos(angle), math.sin(angle)
+        ox, oy = c.x - dy * shift * (e - w), c.y + dx * shift * (n - s)
+        line = shapely.LineString([(ox - dx * span, oy - dy * span), (ox + dx * span, oy + dy * span)])
+        try:
+            parts = drawing.split_by_line(piece, line)
+        except ValidationError:
+            continue
+        if min(area_m2(parts)) < 500:  # a grid of under 500 m² is no grid
+            continue
+        pieces[i:i + 1] = parts
+    return pieces
+
+
+def sheet(grids=None, buildings=()):
+    return Sheet("C1", PARENT, {code: (g, "C1") for code, g in (grids or {}).items()}, list(buildings))
+
+
+def errors(findings):
+    return [f for f in findings if f.severity == "error"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitions())
+def test_a_random_partition_of_the_parent_is_accepted(pieces):
+    proposal = {f"G{i}": p for i, p in enumerate(pieces)}
+    assert errors(sheet().check(proposal)) == []
+    # together the pieces are the parent: what differs is rounding to the precision grid where a
+    # cut ends on a neighbour's straight edge (its new vertex rounded off the edge by < 0.1 mm)
+    assert area_m2([shapely.union_all(pieces).symmetric_difference(PARENT)])[0] < 0.1
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitions(), st.data())
+def test_a_perturbed_partition_is_refused(pieces, data):
+    assume(len(pieces) >= 2)
+    i = data.draw(st.integers(0, len(pieces) - 1))
+    how = data.draw(st.sampled_from(["grow", "shrink", "move"]))
+    d = metres(data.draw(st.floats(3, 30)))
+    piece = pieces[i]
+    perturbed = {"grow": piece.buffer(d, join_style="mitre"), "shrink": piece.buffer(-d, join_style="mitre"),
+                 "move": shapely.affinity.translate(piece, d, d / 2)}[how]
+    assume(not perturbed.is_empty)
+    # the partition is in place; the user redraws one piece of it
+    found = {f.kind for f in errors(sheet({f"G{j}": p for j, p in enumerate(pieces)}).check({f"G{i}": perturbed}))}
+    expected = {"grow": {"overlap", "outside_parent"}, "shrink": {"gap"}, "move": {"overlap", "outside_parent", "gap"}}[how]
+    assert found & expected, (how, found)
+    if how == "shrink":
+        assert found == {"gap"}
+
+
+def test_split_merge_and_reshape_keep_the_ground_exactly():
+    east, west = drawing.split_by_line(PARENT, shapely.LineString([(114.054, 22.54), (114.054, 22.57)]))
+    assert east.area > west.area and east.bounds[0] == pytest.approx(114.054)
+    assert drawing.merge([east, west]).equals(drawing.exact(PARENT))
+    # move the shared edge 100 m west: the west grid gives up what the east one takes, nothing more
+    strip = shapely.box(114.054 - metres(100), S, 114.054, N)
+    new_east, changed, gap = drawing.reshape(east, east.union(strip), {"W": west})
+    assert gap.is_empty and set(changed) == {"W"}
+    assert changed["W"].bounds[2] == pytest.approx(114.054 - metres(100))
+    assert area_m2([new_east.union(changed["W"]).symmetric_difference(PARENT)])[0] < 0.01
+    assert area_m2([new_east.intersection(changed["W"])])[0] < 0.01
+    # and back: the ground the east grid gives up goes to the neighbour it borders
+    _back, changed_back, gap = drawing.reshape(new_east, east, {"W": changed["W"]})
+    assert gap.is_empty and area_m2([changed_back["W"].symmetric_difference(west)])[0] < 0.01
+    # with no neighbour to take it, given-up ground is a gap
+    _alone, nothing, gap = drawing.reshape(east, east.difference(shapely.box(114.058, S, E, N)), {"W": west})
+    assert nothing == {} and area_m2([gap])[0] == pytest.approx(2 * 1e-3 * 1e-2 * 111_320 ** 2 * math.cos(math.radians(22.555)), rel=0.01)
+
+
+def test_a_line_that_does_not_cross_is_refused():
+    with pytest.raises(ValidationError, match="edge to edge"):
+        drawing.split_by_line(PARENT, shapely.LineString([(114.052, 22.552), (114.058, 22.558)]))
+
+
+def test_grids_that_only_touch_at_a_corner_are_not_merged():
+    with pytest.raises(ValidationError, match="share an edge"):
+        drawing.merge([shapely.box(W, S, 114.055, 22.555), shapely.box(114.055, 22.555, E, N)])
+
+
+def test_checks_name_households_buildings_and_the_parent():
+    west, east = drawing.split_by_line(PARENT, shapely.LineString([(114.055, 22.54), (114.055, 22.57)]))
+    houses = [Building(f"B{k}", shapely.Point(114.051 + k * 0.001, 22.555), None, 50) for k in range(9)]
+    crossed = Building("CUT", shapely.Point(114.0555, 22.552), shapely.box(114.0548, 22.5515, 114.0552, 22.5525), 10)
+    s = sheet({"G1": drawing.exact(PARENT)}, [*houses, crossed])
+    found = s.check({"G1": west, "G2": east})
+    assert errors(found) == []
+    warnings = {(f.kind, f.grids) for f in found if f.severity == "warning"}
+    assert ("households", ("G1",)) in warnings  # 4 buildings × 50 = 200 < 300
+    assert ("through_building", ("G1",)) in warnings or ("through_building", ("G2",)) in warnings
+    beyond = shapely.box(W, S, E + metres(50), N)
+    out = [f for f in s.check({"G1": beyond}) if f.kind == "outside_parent"]
+    assert out and 40 * 1100 < out[0].area_m2 < 60 * 1200
