@@ -69,6 +69,9 @@ class Area(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("workers (网格员)"), blank=True, related_name="worked_areas"
     )
     phone = models.CharField(_("duty phone"), max_length=20, blank=True)
+    # A grid merged into another or deleted keeps its row (events reported in it point at it) and
+    # its boundary versions; it has no current boundary, so nothing is placed in it any more.
+    retired_at = models.DateTimeField(_("retired at"), null=True, blank=True, editable=False)
 
     class Meta:
         verbose_name = _("area (区域/网格)")
@@ -100,6 +103,39 @@ class Area(models.Model):
         return self.path.startswith(other.path)
 
 
+class Operation(models.TextChoices):
+    DRAW = "draw", _("draw a new grid")
+    RESHAPE = "reshape", _("redraw")
+    SPLIT = "split", _("split")
+    MERGE = "merge", _("merge")
+    DELETE = "delete", _("delete")
+    IMPORT = "import", _("import a boundary set")
+
+
+class Redraw(models.Model):
+    """One committed boundary change (边界调整): who, when, why, effective from when, and what it
+    moved; every boundary version it wrote points at it."""
+
+    operation = models.CharField(_("operation"), max_length=10, choices=Operation.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    committed_at = models.DateTimeField(_("committed at"))
+    effective_from = models.DateTimeField(_("effective from"))
+    reason = models.CharField(_("reason"), max_length=300)
+    # what moved, as the preview counted it: {"buildings": 12, "people": 310, ...} and the
+    # open events kept with or moved from their handler
+    moved = models.JSONField(_("what moved"), default=dict, blank=True)
+
+    class Meta:
+        verbose_name = _("boundary change (边界调整)")
+        verbose_name_plural = _("boundary changes")
+        ordering = ["-committed_at"]
+
+    def __str__(self):
+        return f"{self.get_operation_display()} {self.committed_at:%Y-%m-%d %H:%M}"
+
+
 class AreaBoundary(models.Model):
     """One version of an area's boundary (边界版本): kept forever, never rewritten."""
 
@@ -112,6 +148,8 @@ class AreaBoundary(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     reason = models.CharField(_("reason"), max_length=300)
+    redraw = models.ForeignKey(Redraw, verbose_name=_("boundary change"), null=True, blank=True,
+                               on_delete=models.PROTECT, related_name="versions")
 
     class Meta:
         verbose_name = _("boundary version (边界版本)")

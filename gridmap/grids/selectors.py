@@ -1,14 +1,22 @@
-"""Reads over the area tree: subtrees, point-in-grid look-ups, unassigned records, map layers."""
+"""Reads over the area tree: subtrees, point-in-grid look-ups, unassigned records, map layers,
+and the boundary editor's reads (the sheet a drawing is checked against, the impact preview,
+the boundaries as of a date)."""
+import time
+from dataclasses import dataclass, field
+
+import shapely
 from django.contrib.gis.db.models import Extent
 from django.contrib.gis.geos import Point
-from django.db import connection
-from django.db.models import CharField, Exists, F, OuterRef, QuerySet, Value
+from django.db import connection, transaction
+from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
 
 from gridmap.core.geojson import feature_collection
 from gridmap.core.scoping import scope
 
-from .models import LEVEL_ORDER, Area, GridLayer, Level
+from .followers import FOLLOWERS
+from .models import LEVEL_ORDER, Area, AreaBoundary, GridLayer, Level
+from .topology import Building, Sheet
 
 
 def primary_layer() -> GridLayer | None:
@@ -109,3 +117,168 @@ def unassigned(model) -> QuerySet:
     if any(f.name == "location" for f in model._meta.get_fields()):
         qs = qs.filter(location__isnull=False)
     return qs
+
+
+# --- the boundary editor's reads: what a drawing is checked against, what it would move ---------
+
+_SHEETS: dict[tuple[int, int], tuple[float, Sheet]] = {}
+SHEET_SECONDS = 60  # another process's commit shows within this; this process's at once (forget_sheets)
+
+
+def sheet(parent: Area, layer: GridLayer, *, fresh: bool = False) -> Sheet:
+    """What a drawing under `parent` is checked against (topology.Sheet): the layer's current grids
+    that touch the parent, its buildings and their households. Kept in memory between checks of
+    one editing session, so a check while drawing costs no query."""
+    key = (parent.pk, layer.pk)
+    hit = _SHEETS.get(key)
+    if hit and not fresh and time.monotonic() - hit[0] < SHEET_SECONDS:
+        return hit[1]
+    grids = {
+        g.code: (shapely.from_wkb(bytes(g.boundary.wkb)), g.parent.code)
+        for g in Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True,
+                                     boundary__intersects=parent.boundary).select_related("parent")
+    }
+    # buildings by table name, as the placement does (services.POINT_PLACED): grids sits below
+    # places and people and reads their rows only to place them and to weigh a drawing
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT b.code, ST_AsBinary(b.location), ST_AsBinary(b.footprint), count(h.id)
+               FROM places_building b
+               LEFT JOIN places_dwelling d ON d.building_id = b.id
+               LEFT JOIN people_household h ON h.dwelling_id = d.id
+               WHERE b.location IS NOT NULL AND ST_Intersects(b.location, ST_GeomFromEWKB(%s))
+               GROUP BY b.id""",
+            [bytes(parent.boundary.ewkb)],
+        )
+        buildings = [Building(code, shapely.from_wkb(bytes(pt)), shapely.from_wkb(bytes(fp)) if fp else None, n)
+                     for code, pt, fp, n in cur.fetchall()]
+    result = Sheet(parent.code, shapely.from_wkb(bytes(parent.boundary.wkb)), grids, buildings)
+    _SHEETS[key] = (time.monotonic(), result)
+    return result
+
+
+def forget_sheets() -> None:
+    _SHEETS.clear()
+
+
+# Located tables whose rows move with a boundary, and the cascade below buildings: kind → how the
+# preview finds the moved rows' dwellings, households and people.
+_LISTED = {"places_building": ("buildings", "coalesce(nullif(t.name, ''), t.code)"),
+           "places_organisation": ("organisations", "t.name"),
+           "places_facility": ("facilities", "t.code")}
+_BELOW_BUILDINGS = {
+    "dwellings": "SELECT m.from_code, m.to_code, count(*) FROM _moved m JOIN places_dwelling d ON d.building_id = m.id GROUP BY 1, 2",
+    "households": """SELECT m.from_code, m.to_code, count(*) FROM _moved m JOIN places_dwelling d ON d.building_id = m.id
+                     JOIN people_household h ON h.dwelling_id = d.id GROUP BY 1, 2""",
+    "people": """SELECT m.from_code, m.to_code, count(*) FROM _moved m JOIN places_dwelling d ON d.building_id = m.id
+                 JOIN people_person p ON p.dwelling_id = d.id GROUP BY 1, 2""",
+}
+_TOTALS = {
+    "buildings": "SELECT grid_id, count(*) FROM places_building WHERE grid_id = ANY(%s) GROUP BY 1",
+    "dwellings": "SELECT grid_id, count(*) FROM places_dwelling WHERE grid_id = ANY(%s) GROUP BY 1",
+    "households": "SELECT grid_id, count(*) FROM people_household WHERE grid_id = ANY(%s) GROUP BY 1",
+    "people": "SELECT grid_id, count(*) FROM people_person WHERE grid_id = ANY(%s) GROUP BY 1",
+    "organisations": "SELECT grid_id, count(*) FROM places_organisation WHERE grid_id = ANY(%s) GROUP BY 1",
+    "facilities": "SELECT grid_id, count(*) FROM places_facility WHERE grid_id = ANY(%s) GROUP BY 1",
+}
+LIST_LIMIT = 500  # rows listed per kind; counts are always whole
+
+
+@dataclass
+class Impact:
+    """What a proposal moves (the preview): per kind, (from code, to code, count) — None for
+    "no grid" — and the moved rows listed (buildings with their point for the map); per grid of
+    the proposal, its totals afterwards."""
+
+    moves: dict = field(default_factory=dict)
+    listed: dict = field(default_factory=dict)
+    totals: dict = field(default_factory=dict)
+
+    def moved(self, kind: str) -> int:
+        return sum(n for _f, _t, n in self.moves.get(kind, ()))
+
+    def as_json(self) -> dict:
+        return {
+            "moves": {k: [{"from": f, "to": t, "count": n} for f, t, n in v] for k, v in self.moves.items()},
+            "moved": {k: self.moved(k) for k in self.moves},
+            "listed": self.listed, "totals": self.totals,
+        }
+
+
+def impact(proposal) -> Impact:
+    """The impact preview of a proposal (proposals.Proposal), computed in PostGIS by the placement
+    rule (a point goes to the grid that covers it, lowest code on a shared edge): which located
+    records change grid, what hangs on the moved buildings, the open records of other apps
+    (followers), and each proposed grid's totals after. Writes nothing (a temp table, dropped)."""
+    result = Impact()
+    changed = {g.pk: g.code for g in proposal.grids}
+    codes = [c.code for c in proposal.changes]
+    if not proposal.layer.is_primary:  # only the primary layer places records
+        result.totals = {code: {} for code in codes}
+        return result
+    extent = proposal.extent()
+    with transaction.atomic(), connection.cursor() as cur:
+        shaped = [(c.code, c.grid.pk if c.grid else None, shapely.to_wkb(c.shape)) for c in proposal.changes if c.shape is not None]
+        cur.execute(
+            """CREATE TEMP TABLE _proposed ON COMMIT DROP AS
+               SELECT p.code, p.grid_id, ST_Multi(ST_SetSRID(ST_GeomFromWKB(p.wkb), 4326)) AS boundary
+               FROM unnest(%s::text[], %s::bigint[], %s::bytea[]) AS p(code, grid_id, wkb)
+               UNION ALL
+               SELECT g.code, g.id, g.boundary FROM grids_area g JOIN grids_gridlayer l ON l.id = g.layer_id AND l.is_primary
+               WHERE g.level = 'grid' AND g.boundary IS NOT NULL AND NOT g.id = ANY(%s)
+                 AND ST_Intersects(g.boundary, ST_GeomFromWKB(%s, 4326));
+               CREATE INDEX ON _proposed USING gist (boundary);""",
+            [[s[0] for s in shaped], [s[1] for s in shaped], [s[2] for s in shaped], list(changed),
+             shapely.to_wkb(extent)],
+        )
+        for table, (kind, label) in _LISTED.items():
+            cur.execute(
+                f"""CREATE TEMP TABLE _moved ON COMMIT DROP AS
+                    SELECT * FROM (
+                        SELECT t.id, {label} AS label, ST_X(t.location) AS lon, ST_Y(t.location) AS lat,
+                               g.code AS from_code,
+                               (SELECT p.code FROM _proposed p WHERE ST_Intersects(p.boundary, t.location)
+                                ORDER BY p.code LIMIT 1) AS to_code
+                        FROM {table} t LEFT JOIN grids_area g ON g.id = t.grid_id
+                        WHERE t.location IS NOT NULL AND ST_Intersects(t.location, ST_GeomFromWKB(%s, 4326))
+                    ) s WHERE from_code IS DISTINCT FROM to_code""",
+                [shapely.to_wkb(extent)],
+            )
+            cur.execute("SELECT from_code, to_code, count(*) FROM _moved GROUP BY 1, 2 ORDER BY 1, 2")
+            result.moves[kind] = cur.fetchall()
+            cur.execute("SELECT id, label, from_code, to_code, lon, lat FROM _moved ORDER BY from_code, to_code, label LIMIT %s",
+                        [LIST_LIMIT])
+            result.listed[kind] = [dict(zip(("id", "label", "from", "to", "lon", "lat"), row)) for row in cur.fetchall()]
+            if kind == "buildings":
+                for below, sql in _BELOW_BUILDINGS.items():
+                    cur.execute(sql + " ORDER BY 1, 2")
+                    result.moves[below] = cur.fetchall()
+            cur.execute("DROP TABLE _moved")
+        for follower in FOLLOWERS.values():
+            for kind, (moves, listed) in follower.preview(cur, list(changed)).items():
+                result.moves[kind], result.listed[kind] = moves, listed
+        cur.execute("DROP TABLE _proposed")
+        result.totals = _totals(cur, changed, codes, result.moves)
+    return result
+
+
+def _totals(cur, changed: dict, codes: list, moves: dict) -> dict:
+    """Each proposed grid's counts afterwards: what it holds now, plus what comes, minus what goes."""
+    totals = {code: {} for code in codes}
+    for kind, sql in _TOTALS.items():
+        cur.execute(sql, [list(changed)])
+        now = {changed[grid_id]: n for grid_id, n in cur.fetchall()}
+        for code in codes:
+            came = sum(n for f, t, n in moves.get(kind, ()) if t == code)
+            went = sum(n for f, t, n in moves.get(kind, ()) if f == code)
+            totals[code][kind] = now.get(code, 0) + came - went
+    return totals
+
+
+def areas_as_of(when, level: str = Level.GRID, layer: GridLayer | None = None) -> QuerySet[AreaBoundary]:
+    """The boundary versions in force at `when` (the map as of a date): one per area."""
+    qs = AreaBoundary.objects.filter(valid_from__lte=when).filter(Q(valid_to__isnull=True) | Q(valid_to__gt=when))
+    qs = qs.filter(area__level=level)
+    if level == Level.GRID:
+        qs = qs.filter(area__layer=layer or primary_layer())
+    return qs.select_related("area", "redraw", "author")

@@ -1,16 +1,23 @@
-"""Writes to the area tree: creating areas, redrawing boundaries (versioned), bulk regrid."""
+"""Writes to the area tree: creating areas, redrawing boundaries (versioned) one by one or as a
+committed editor change (split, merge, reshape, draw, delete), bulk regrid."""
 from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
+
+import shapely
 
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
+from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from gridmap.core import clock, geo
 
-from .models import Area, AreaBoundary, GridLayer, Level
+from . import selectors, topology
+from .followers import FOLLOWERS, POLICIES
+from .models import Area, AreaBoundary, GridLayer, Level, Operation, Redraw
 
 # Tables whose rows are placed by their own point, and those placed through another row.
 POINT_PLACED = ["places_building", "places_organisation", "places_facility"]
@@ -135,21 +142,30 @@ def set_boundary(area: Area, geom: GEOSGeometry, *, author=None, reason: str, re
     geom = as_multipolygon(geom)
     if area.level == Level.GRID:
         check_no_overlap(area, geom)
-    now = clock.now()
-    current = area.boundary_versions.select_for_update().filter(valid_to__isnull=True).first()
     old = area.boundary
-    if current:
-        current.valid_to = now
-        current.save(update_fields=["valid_to"])
-    version = AreaBoundary.objects.create(
-        area=area, version=(current.version + 1) if current else 1, geom=geom,
-        valid_from=now, author=author, reason=reason,
-    )
-    area.boundary = geom
-    area.save(update_fields=["boundary"])
+    version = _new_version(area, geom, clock.now(), author=author, reason=reason)
     if regrid_now and area.level == Level.GRID:
         extent = geom if old is None else geom.union(old)
         regrid(extent=extent)
+    return version
+
+
+def _new_version(area: Area, geom: MultiPolygon | None, when, *, author, reason: str, redraw=None) -> AreaBoundary | None:
+    """Close the area's current boundary version at `when` and open the next with `geom` (None:
+    the area retires — no current boundary, the row and its history stay)."""
+    current = area.boundary_versions.select_for_update().filter(valid_to__isnull=True).first()
+    if current:
+        current.valid_to = when
+        current.save(update_fields=["valid_to"])
+    version = None
+    if geom is not None:
+        version = AreaBoundary.objects.create(
+            area=area, version=(current.version + 1) if current else 1, geom=geom,
+            valid_from=when, author=author, reason=reason, redraw=redraw,
+        )
+    area.boundary = geom
+    area.retired_at = when if geom is None else None
+    area.save(update_fields=["boundary", "retired_at"])
     return version
 
 
@@ -172,11 +188,11 @@ def bulk_placement():
     with connection.cursor() as cur:
         cur.execute("SELECT coalesce(current_setting('gridmap.bulk', true), ''), set_config('gridmap.bulk', 'on', true)")
         previous = cur.fetchone()[0]
-    try:
-        yield
-    finally:
-        with connection.cursor() as cur:
-            cur.execute("SELECT set_config('gridmap.bulk', %s, true)", [previous])
+    yield
+    # not in a `finally`: after an error the transaction is aborted and rolls back anyway, the
+    # setting with it (set_config(..., true) is transaction-local); a query now would hide the error
+    with connection.cursor() as cur:
+        cur.execute("SELECT set_config('gridmap.bulk', %s, true)", [previous])
 
 
 # Set-based placement into a temp table `target` (id, grid_id, grid_code, inside). The grid
@@ -270,3 +286,83 @@ def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None, 
             changed[table] = cur.rowcount
             on_step(table, changed[table])
     return RegridResult(changed)
+
+
+class BoundaryConflict(Exception):
+    """Someone else committed a change to these grids since the editor loaded them."""
+
+    def __init__(self, changes: list[dict]):
+        self.changes = changes
+        super().__init__("; ".join(f"{c['code']}: {c['what']}" for c in changes))
+
+
+def _stale(proposal, locked: dict) -> list[dict]:
+    current = {v.area_id: v for v in AreaBoundary.objects.filter(area_id__in=locked, valid_to__isnull=True)
+               .select_related("author", "redraw")}
+    stale = []
+    for grid_id, base in proposal.base_versions.items():
+        area, now = locked[grid_id], current.get(grid_id)
+        if now is not None and now.version == base:
+            continue
+        what = (_("retired") if now is None else
+                _("now at version %(v)s by %(who)s at %(when)s: %(why)s") % {
+                    "v": now.version, "who": now.author or "—",
+                    "when": timezone.localtime(now.valid_from).strftime("%Y-%m-%d %H:%M"), "why": now.reason})
+        stale.append({"grid_id": grid_id, "code": area.code, "base_version": base,
+                      "version": None if now is None else now.version, "what": what})
+    return stale
+
+
+@transaction.atomic
+def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy: str = "default") -> Redraw:
+    """Commit an editor's proposal (grids.proposals) in one transaction: the same topology checks
+    as while drawing, on the grids read under lock; a new boundary version for every changed grid
+    (codes and identities kept where a grid survives; a merged or deleted one retires), the
+    records in the changed ground re-placed, open records of other apps kept with or moved from
+    their handler by `policy` (followers.POLICIES), and a Redraw that says who, when, why and what
+    moved. A conflict (someone committed to one of these grids since the proposal was made)
+    raises BoundaryConflict; any failure leaves every record where it was."""
+    if not reason or not reason.strip():
+        raise ValidationError(_("a boundary change needs a reason"))
+    if policy not in POLICIES:
+        raise ValidationError(_("unknown policy for open events: %(p)s") % {"p": policy})
+    # one boundary writer per layer at a time; the grids' rows are locked for the version check
+    GridLayer.objects.select_for_update().get(pk=proposal.layer.pk)
+    locked = {a.pk: a for a in Area.objects.select_for_update().filter(pk__in=[g.pk for g in proposal.grids])}
+    stale = _stale(proposal, locked)
+    if stale:
+        raise BoundaryConflict(stale)
+    topology.refuse_on_errors(selectors.sheet(proposal.parent, proposal.layer, fresh=True).check(proposal.shapes))
+    now = clock.now()
+    effective = effective_from or now
+    if effective > now:
+        raise ValidationError(_("a boundary change cannot take effect in the future"))
+    started = AreaBoundary.objects.filter(area_id__in=locked, valid_to__isnull=True, valid_from__gt=effective)
+    if started.exists():
+        raise ValidationError(_("the change cannot take effect before the current boundaries did (%(when)s)") % {
+            "when": timezone.localtime(max(v.valid_from for v in started)).strftime("%Y-%m-%d %H:%M")})
+    preview = selectors.impact(proposal)
+    leaving = [c.code for c in proposal.changes if c.shape is None]
+    stranded = {kind for kind, moves in preview.moves.items() for f, t, n in moves if f in leaving and t is None and n}
+    if stranded:
+        raise ValidationError(_("%(grids)s still holds %(kinds)s: delete it with a target grid for its contents") % {
+            "grids": ", ".join(leaving), "kinds": ", ".join(sorted(stranded))})
+    redraw = Redraw.objects.create(operation=proposal.operation, author=author, committed_at=now,
+                                   effective_from=effective, reason=reason.strip())
+    for change in proposal.changes:
+        geom = None if change.shape is None else as_multipolygon(GEOSGeometry(memoryview(shapely.to_wkb(change.shape)), srid=4326))
+        area = locked.get(change.grid.pk) if change.grid else None
+        if area is None:
+            area = Area(code=change.code, name=change.name, level=Level.GRID, parent=proposal.parent, layer=proposal.layer)
+            area.full_clean(exclude=["path", "boundary"])
+            area.save()
+        _new_version(area, geom, effective, author=author, reason=reason.strip(), redraw=redraw)
+    if proposal.layer.is_primary:
+        regrid(extent=GEOSGeometry(memoryview(shapely.to_wkb(proposal.extent())), srid=4326))
+    changed_ids = [a.pk for a in locked.values()]
+    redraw.moved = {kind: preview.moved(kind) for kind in preview.moves}
+    for follower in FOLLOWERS.values():
+        redraw.moved[follower.name] = follower.follow(redraw, changed_ids, policy)
+    redraw.save(update_fields=["moved"])
+    transaction.on_commit(selectors.forget_sheets)
+    return redraw

@@ -1,0 +1,145 @@
+"""What a boundary edit proposes (调整方案), before anything is written: one `Proposal` per
+editor operation — draw, reshape (neighbours follow), split, merge, delete — computed from the
+grids as they are now with `drawing`'s exact geometry. The proposal is then checked
+(`check`), previewed (selectors.impact) and committed (services.commit_redraw), all keyed by
+grid code; the versions it started from travel with it so a second editor gets a conflict.
+"""
+import re
+from dataclasses import dataclass, field
+
+import shapely
+from django.contrib.gis.geos import GEOSGeometry
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from shapely.geometry.base import BaseGeometry
+
+from . import drawing
+from .models import Area, AreaBoundary, GridLayer, Level, Operation
+
+
+def shape_of(geom: GEOSGeometry | None) -> BaseGeometry | None:
+    return None if geom is None else shapely.from_wkb(bytes(geom.wkb))
+
+
+@dataclass
+class Change:
+    """A grid's part in a proposal: its new shape (None: the grid goes); `grid` None for a new one."""
+
+    code: str
+    shape: BaseGeometry | None
+    grid: Area | None = None
+    name: str = ""
+
+
+@dataclass
+class Proposal:
+    operation: str
+    layer: GridLayer
+    parent: Area
+    changes: list[Change]
+    # grid id → the boundary version the editor drew on (a commit against a newer one conflicts)
+    base_versions: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def shapes(self) -> dict:
+        return {c.code: c.shape for c in self.changes}
+
+    @property
+    def grids(self) -> list[Area]:
+        return [c.grid for c in self.changes if c.grid is not None]
+
+    def extent(self) -> BaseGeometry:
+        """Where records may move: the old and new shapes of every grid in the proposal."""
+        old = [shape_of(g.boundary) for g in self.grids if g.boundary is not None]
+        new = [c.shape for c in self.changes if c.shape is not None]
+        return shapely.union_all(old + new)
+
+
+def current_versions(grids) -> dict[int, int]:
+    ids = [g.pk for g in grids]
+    return dict(AreaBoundary.objects.filter(area_id__in=ids, valid_to__isnull=True).values_list("area_id", "version"))
+
+
+def _proposal(operation: str, parent: Area, layer: GridLayer, changes: list[Change], **kw) -> Proposal:
+    p = Proposal(operation, layer, parent, changes, **kw)
+    p.base_versions = current_versions(p.grids)
+    return p
+
+
+def _grid(area: Area) -> Area:
+    if area.level != Level.GRID or area.retired_at is not None or area.boundary is None:
+        raise ValidationError(_("%(area)s is not a current grid") % {"area": area.code})
+    return area
+
+
+def neighbours(grid: Area) -> list[Area]:
+    """The other current grids of the layer that touch `grid`."""
+    return list(Area.objects.filter(level=Level.GRID, layer_id=grid.layer_id, retired_at__isnull=True,
+                                    boundary__intersects=grid.boundary).exclude(pk=grid.pk).order_by("code"))
+
+
+def next_codes(parent: Area, n: int) -> list[str]:
+    """`n` unused grid codes under `parent`: its code and a three-digit serial after the highest in
+    use (a retired grid's code is never given again: events reported in it still carry it)."""
+    used = Area.objects.filter(code__startswith=parent.code, level=Level.GRID).values_list("code", flat=True)
+    serials = [int(c[len(parent.code):]) for c in used if re.fullmatch(r"\d{3}", c[len(parent.code):])]
+    start = max(serials, default=0) + 1
+    if start + n - 1 > 999:
+        raise ValidationError(_("no grid codes left under %(parent)s") % {"parent": parent.code})
+    return [f"{parent.code}{k:03d}" for k in range(start, start + n)]
+
+
+def draw(parent: Area, layer: GridLayer, shape: BaseGeometry, *, name: str = "") -> Proposal:
+    """A new grid drawn under `parent`, snapped to the grids around it."""
+    around = Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True,
+                                 boundary__intersects=GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=4326))
+    shape = drawing.snap(shape, [shape_of(g.boundary) for g in around])
+    (code,) = next_codes(parent, 1)
+    return _proposal(Operation.DRAW, parent, layer, [Change(code, shape, name=name or _default_name(parent, code))])
+
+
+def reshape(grid: Area, shape: BaseGeometry) -> Proposal:
+    """`grid` redrawn as `shape`; its neighbours give up what it takes and receive what it gives up."""
+    grid = _grid(grid)
+    near = {g.code: g for g in neighbours(grid)}
+    new, changed, gap = drawing.reshape(shape_of(grid.boundary), shape, {c: shape_of(g.boundary) for c, g in near.items()})
+    changes = [Change(grid.code, new, grid)] + [Change(c, s, near[c]) for c, s in sorted(changed.items())]
+    return _proposal(Operation.RESHAPE, grid.parent, grid.layer, changes)
+
+
+def split(grid: Area, line: BaseGeometry) -> Proposal:
+    """`grid` cut along `line`: the largest piece keeps the grid (code, leader, history), each other
+    piece becomes a new grid under the same parent."""
+    grid = _grid(grid)
+    pieces = drawing.split_by_line(shape_of(grid.boundary), line)
+    codes = next_codes(grid.parent, len(pieces) - 1)
+    changes = [Change(grid.code, pieces[0], grid)] + [
+        Change(code, piece, name=_default_name(grid.parent, code)) for code, piece in zip(codes, pieces[1:])]
+    return _proposal(Operation.SPLIT, grid.parent, grid.layer, changes)
+
+
+def merge(grids: list[Area], keep: Area | None = None) -> Proposal:
+    """Neighbouring grids as one: `keep` (else the first) survives with their union; the others
+    retire."""
+    grids = [_grid(g) for g in grids]
+    if len({g.parent_id for g in grids}) > 1 or len({g.layer_id for g in grids}) > 1:
+        raise ValidationError(_("only grids of one parent and one layer can be merged"))
+    keep = keep or grids[0]
+    union = drawing.merge([shape_of(g.boundary) for g in grids])
+    changes = [Change(keep.code, union, keep)] + [Change(g.code, None, g) for g in grids if g.pk != keep.pk]
+    return _proposal(Operation.MERGE, keep.parent, keep.layer, changes)
+
+
+def delete(grid: Area, target: Area | None = None) -> Proposal:
+    """`grid` retired. Its ground goes to `target` (a neighbour, which takes its contents too); with
+    no target the grid must be empty and its ground becomes a gap."""
+    grid = _grid(grid)
+    if target is not None:
+        p = merge([target, grid], keep=target)
+        p.operation = Operation.DELETE
+        return p
+    return _proposal(Operation.DELETE, grid.parent, grid.layer, [Change(grid.code, None, grid)])
+
+
+def _default_name(parent: Area, code: str) -> str:
+    return _("%(parent)s grid %(n)s") % {"parent": parent.name, "n": int(code[-3:])}
