@@ -14,12 +14,15 @@ RUN pip install --no-cache-dir .
 COPY web ./web
 RUN cd web && npm install --no-audit --no-fund --omit=dev
 COPY manage.py ./
-# A throwaway key for this build step only: the real one comes from the environment at run time.
-RUN GRIDMAP_DEBUG=0 GRIDMAP_SECRET_KEY=build-only python manage.py collectstatic --no-input -v 0
+# Throwaway keys for this build step only: the real ones come from the environment at run time.
+RUN GRIDMAP_DEBUG=0 GRIDMAP_SECRET_KEY=build-only GRIDMAP_FIELD_KEYS=YnVpbGQtb25seS1idWlsZC1vbmx5LWJ1aWxkLW9ubHk= \
+    GRIDMAP_LOOKUP_KEY=build-only python manage.py collectstatic --no-input -v 0
 
 # Production settings (gridmap/settings.py): DEBUG off, Secure and HttpOnly cookies, HSTS,
 # redirect to HTTPS, sessions of 8 hours. Set at run time, never in the image:
 #   GRIDMAP_SECRET_KEY       required, 50+ random characters, the same on every app server
+#   GRIDMAP_FIELD_KEYS       required, Fernet key(s) encrypting ID numbers and phones, newest first
+#   GRIDMAP_LOOKUP_KEY       required, 50+ random characters keying their lookup hashes (never changed)
 #   GRIDMAP_ALLOWED_HOSTS    the site's host name(s), comma-separated
 #   DATABASE_URL             postgis://user:password@host:5432/gridmap (a role that is no superuser)
 # Behind a load balancer that ends TLS: GRIDMAP_PROXY_SSL_HEADER=HTTP_X_FORWARDED_PROTO=https.

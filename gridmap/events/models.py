@@ -10,6 +10,8 @@ from django.contrib.gis.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.crypto import EncryptedCharField
+
 from .workflow import Action, State
 
 
@@ -177,7 +179,7 @@ class Event(models.Model):
     channel = models.CharField(_("source channel"), max_length=12, choices=Channel.choices)
     reporter = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("reporter"), null=True, blank=True, on_delete=models.SET_NULL, related_name="reported_events")
     reporter_name = models.CharField(_("reporter name"), max_length=60, blank=True)
-    reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    reporter_phone = EncryptedCharField(_("reporter phone"), max_length=20, blank=True)  # often a resident's own
     public = models.BooleanField(
         _("public"), default=False,
         help_text=_("shown through Open311: reports from the public (hotline, web, Open311) are, internal patrol and grid-worker reports are not"))

@@ -3,7 +3,8 @@ organisations and events, scoped to the caller's area, at most MAX_RESULTS resul
 
 Every lookup is an indexed one or runs over a small scoped table:
 - area code, building code, person name, event number: prefix (LIKE 'q%') on the existing
-  btree varchar_pattern_ops indexes; ID number and credit code: exact, on their unique indexes;
+  btree varchar_pattern_ops indexes; credit code: exact, on its unique index; ID number: exact,
+  on the unique index of its keyed hash (the number itself is encrypted, gridmap.core.crypto);
 - building name / address, organisation name, area name: substring (ILIKE '%q%') over the
   caller's scoped rows (hundreds to tens of thousands; no trigram index: pg_trgm is not installed,
   and the queries stay in single-digit milliseconds on the demo district).
@@ -32,6 +33,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from rest_framework.exceptions import ValidationError
 
+from gridmap.core.crypto import matches
 from gridmap.core.geo import gcj02_to_wgs84
 from gridmap.core.scoping import mask_id_number, scope
 from gridmap.core.services import log_sensitive_views
@@ -157,11 +159,12 @@ def find_buildings(user, q: str) -> list[dict]:
 
 def find_persons(user, q: str) -> list[dict]:
     """By the whole resident ID (exact), else by name prefix. Never by a part of an ID number."""
+    from gridmap.people.models import Person
     from gridmap.people.selectors import persons
 
     by_id = RESIDENT_ID.fullmatch(q) is not None
     if by_id:
-        match = Q(id_number=q.upper())
+        match = matches(Person, "id_number", q)
     elif any(c.isdigit() for c in q):
         return []  # names hold no digits: a digit string is an ID fragment, never searched
     else:

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
 from gridmap.core import geo
+from gridmap.core.crypto import matches
 from gridmap.core.admin import LogsSensitiveViews, ScopedAdmin, ScopedModelAdmin, ScopedTabularInline
 from gridmap.core.scoping import mask_id_number, mask_phone
 
@@ -47,7 +48,7 @@ class PersonAdmin(LogsSensitiveViews, ScopedAdmin):
     scope_location = selectors.PERSON_LOCATION
     list_display = ["name", "shown_id_number", "sex", "birth_date", "residence_type", "shown_phone", "grid"]
     list_filter = ["residence_type", "sex", "party_member", "grid__parent", "grid"]
-    search_fields = ["name", "=id_number", "=phone"]
+    search_fields = ["name"]  # and the whole ID number or phone, by keyed hash (get_search_results)
     autocomplete_fields = ["dwelling"]
     readonly_fields = ["grid"]
     list_select_related = ["grid"]
@@ -77,9 +78,14 @@ class PersonAdmin(LogsSensitiveViews, ScopedAdmin):
         extra = [] if request.user.sees_sensitive else ["shown_id_number", "shown_phone"]
         return [*self.readonly_fields, *extra]
 
-    def get_search_fields(self, request):
-        # Searching by ID number or phone would reveal them to a role that sees them masked.
-        return self.search_fields if request.user.sees_sensitive else ["name"]
+    def get_search_results(self, request, queryset, search_term):
+        """A name, or, for the roles that see them (a search by them would reveal them to a role
+        that sees them masked), the whole ID number or phone: exact, through their digests."""
+        found, duplicates = super().get_search_results(request, queryset, search_term)
+        term = search_term.strip()
+        if term and request.user.sees_sensitive:
+            found |= queryset.filter(matches(Person, "id_number", term) | matches(Person, "phone", term))
+        return found, duplicates
 
     def logged_fields(self, request, obj=None):
         if not request.user.sees_sensitive:

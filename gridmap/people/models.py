@@ -5,8 +5,10 @@ from django.conf import settings
 from django.contrib.gis.db import models
 from django.core.exceptions import ValidationError
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.crypto import DigestField, EncryptedCharField, matches, normalise_id_number, normalise_phone
 from gridmap.core.validators import parse_citizen_id
 from gridmap.places.models import RiskLevel
 
@@ -37,16 +39,19 @@ def _grid_field():
 
 class Person(models.Model):
     """A person of the actual population (实有人口). For a resident ID card the number is checked
-    against GB 11643 and birth date and sex are taken from it."""
+    against GB 11643 and birth date and sex are taken from it. The ID number and the phone are
+    encrypted at rest; exact lookups use their keyed hashes (gridmap.core.crypto.matches)."""
 
     id_type = models.CharField(_("ID type"), max_length=10, choices=IdType.choices, default=IdType.RESIDENT)
-    id_number = models.CharField(_("ID number (证件号码)"), max_length=30, unique=True)
+    id_number = EncryptedCharField(_("ID number (证件号码)"), max_length=30)
+    id_number_digest = DigestField(of="id_number", normalise=normalise_id_number, unique=True)
     name = models.CharField(_("name (姓名)"), max_length=60, db_index=True)
     # blank: for a resident ID card both come from the number (see clean)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, blank=True)
     birth_date = models.DateField(_("birth date"), blank=True)
     ethnicity = models.CharField(_("ethnicity (民族)"), max_length=20, default="汉族")
-    phone = models.CharField(_("phone"), max_length=20, blank=True)
+    phone = EncryptedCharField(_("phone"), max_length=20, blank=True)
+    phone_digest = DigestField(of="phone", normalise=normalise_phone, db_index=True)
     registered_residence = models.CharField(_("registered residence (户籍地)"), max_length=200, blank=True)
     residence_type = models.CharField(_("residence type"), max_length=12, choices=ResidenceType.choices, default=ResidenceType.REGISTERED)
     # floating population (流动人口)
@@ -88,6 +93,17 @@ class Person(models.Model):
         missing = {f: _("Required unless the ID number gives it") for f in ("sex", "birth_date") if not getattr(self, f)}
         if missing:
             raise ValidationError(missing)
+
+    def validate_unique(self, exclude=None):
+        """The ID number is unique through its digest, which forms never carry: checked here, so
+        a second person with the same number is a form error, not a database error."""
+        super().validate_unique(exclude)
+        if exclude and "id_number" in exclude:
+            return
+        if Person.objects.filter(matches(Person, "id_number", self.id_number)).exclude(pk=self.pk).exists():
+            f = self._meta.get_field("id_number")
+            raise ValidationError({"id_number": f.error_messages["unique"] % {
+                "model_name": capfirst(self._meta.verbose_name), "field_label": capfirst(f.verbose_name)}})
 
 
 class HouseholdType(models.TextChoices):

@@ -10,6 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from gridmap.core.crypto import EncryptedCharField
 from gridmap.core.validators import validate_credit_code
 
 METRES_PER_FLOOR = 3.0  # a storey's height where only a building's height is known (and on the 2.5D map)
@@ -127,7 +128,7 @@ class RentedDwelling(models.Model):
         "people.Person", verbose_name=_("landlord (房东)"), null=True, blank=True, on_delete=models.SET_NULL, related_name="let_dwellings"
     )
     landlord_name = models.CharField(_("landlord name, if not registered here"), max_length=100, blank=True)
-    landlord_phone = models.CharField(_("landlord phone"), max_length=20, blank=True)
+    landlord_phone = EncryptedCharField(_("landlord phone"), max_length=20, blank=True)  # a private person's
     tenants = models.ManyToManyField("people.Person", verbose_name=_("tenants (承租人)"), blank=True, related_name="tenancies")
     lease_start = models.DateField(_("lease start"), null=True, blank=True)
     lease_end = models.DateField(_("lease end"), null=True, blank=True)
@@ -175,6 +176,7 @@ class Organisation(Located):
     kind = models.CharField(_("type"), max_length=12, choices=OrganisationType.choices)
     legal_representative = models.CharField(_("legal representative (法定代表人)"), max_length=60, blank=True)
     contact = models.CharField(_("contact person"), max_length=60, blank=True)
+    # the unit's business phone, shown unmasked to every role like its address: kept in clear
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     employees = models.PositiveIntegerField(_("employees"), null=True, blank=True)
     address = models.CharField(_("address"), max_length=200, blank=True)

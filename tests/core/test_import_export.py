@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import shapely
 from django.core.management import CommandError, call_command
+from django.db import connection
 from pyproj import Transformer
 
 from gridmap.core.io.services import ImportRefused, import_file
@@ -276,6 +277,31 @@ def test_households_rented_organisations_visits_load_and_round_trip(housing, tmp
                 continue                              # without a credit code): a re-import adds them again
             assert pd.read_csv(again, dtype=str, keep_default_na=False).equals(
                 pd.read_csv(tmp_path / f"{kind}.csv", dtype=str, keep_default_na=False)), (kind, suffix)
+
+
+def test_imported_id_numbers_and_phones_are_stored_encrypted_and_matched_by_their_hash(housing, tmp_path):
+    import_file("persons", _csv(tmp_path / "p.csv", persons_rows()))
+    with connection.cursor() as cur:
+        cur.execute("SELECT t::text FROM people_person t")
+        stored = "\n".join(r[0] for r in cur.fetchall())
+    assert len(stored.splitlines()) == 3
+    assert not any(cid(n, sex) in stored for n, sex in ((1, "M"), (2, "F"), (4, "F"))) and "13800000000" not in stored
+    # a later file names them by ID number: households find them through the keyed hash
+    hh = import_file("households", _csv(tmp_path / "h.csv", [
+        {"number": "H1", "building_code": "B000", "unit": 1, "room": "301", "member_id_number": cid(1), "relation": "head"},
+        {"number": "H1", "building_code": "B000", "unit": 1, "room": "301", "member_id_number": cid(4, "F"), "relation": "spouse"},
+    ]))
+    assert hh.errors == [] and Household.objects.get().head.name == "张三"
+    # a re-import is an upsert on the hash: the same person, the new phone
+    again = import_file("persons", _csv(tmp_path / "p2.csv", [{"id_number": cid(4, "F"), "name": "周八", "phone": "139 0000 0000"}]))
+    assert again.errors == [] and Person.objects.count() == 3
+    assert Person.objects.get(name="周八").phone == "139 0000 0000"
+    cmd("export_data", "persons", str(tmp_path / "out.csv"))
+    out = pd.read_csv(tmp_path / "out.csv", dtype=str, keep_default_na=False)
+    assert list(out["id_number"]) == sorted([cid(1), cid(2, "F"), cid(4, "F")])  # in clear, in their order
+    assert dict(zip(out["id_number"], out["phone"]))[cid(4, "F")] == "139 0000 0000"
+    cmd("export_data", "households", str(tmp_path / "h.csv"))
+    assert set(pd.read_csv(tmp_path / "h.csv", dtype=str)["member_id_number"]) == {cid(1), cid(4, "F")}
 
 
 def test_export_then_import_into_an_empty_database_is_equal(tree, tmp_path):

@@ -1,6 +1,7 @@
 """Production settings (issue 11): no default secret key, DEBUG off unless asked, `check --deploy`
 clean of security warnings under the Dockerfile's environment, pooled connections checked before
 reuse, and a health endpoint that tells anonymous callers only ok or error."""
+import base64
 import json
 import os
 import re
@@ -41,12 +42,19 @@ def clean_env(**extra) -> dict[str, str]:
     return env
 
 
+def field_keys() -> dict[str, str]:
+    """The keys that encrypt ID numbers and phones (gridmap/core/crypto.py): required like the secret key."""
+    return {"GRIDMAP_FIELD_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            "GRIDMAP_LOOKUP_KEY": secrets.token_urlsafe(50)}
+
+
 def manage(*args, env) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
 def test_check_deploy_has_no_security_warning_under_the_dockerfile_environment():
-    env = clean_env(**dockerfile_env(), GRIDMAP_SECRET_KEY=secrets.token_urlsafe(50), GRIDMAP_ALLOWED_HOSTS="example.org")
+    env = clean_env(**dockerfile_env(), **field_keys(), GRIDMAP_SECRET_KEY=secrets.token_urlsafe(50),
+                    GRIDMAP_ALLOWED_HOSTS="example.org")
     assert env["GRIDMAP_DEBUG"] == "0"
     result = manage("check", "--deploy", env=env)
     output = result.stdout + result.stderr
@@ -66,7 +74,7 @@ def test_without_a_secret_key_and_debug_off_it_refuses_to_start():
 def test_debug_is_off_unless_asked_and_a_development_key_is_fine_with_debug_on():
     code = "from django.conf import settings; print(settings.DEBUG, bool(settings.SECRET_KEY), settings.SESSION_COOKIE_SECURE)"
     off = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT, capture_output=True, text=True,
-                         env=clean_env(GRIDMAP_SECRET_KEY=secrets.token_urlsafe(50)), timeout=60)
+                         env=clean_env(**field_keys(), GRIDMAP_SECRET_KEY=secrets.token_urlsafe(50)), timeout=60)
     assert off.stdout.split() == ["False", "True", "True"], off.stderr
     on = subprocess.run([sys.executable, "-c", f"import django; django.setup(); {code}"], cwd=ROOT, capture_output=True, text=True,
                         env=clean_env(GRIDMAP_DEBUG="1"), timeout=60)

@@ -10,6 +10,8 @@ import shapely
 from django.conf import settings
 from django.db import connection
 
+from gridmap.core.crypto import decrypt
+
 from .reading import FileRefused
 from .registers import REGISTERS
 from .spec import Register
@@ -55,6 +57,7 @@ def export_file(kind: str, path) -> int:
         cur.execute(sql)
         names = [d.name for d in cur.description]
         frame = pd.DataFrame.from_records(cur.fetchall(), columns=names)
+    frame = _opened(reg, frame)
     frame = frame.apply(_plain).convert_dtypes()
     geoms = None
     if "_geom" in frame:
@@ -77,6 +80,19 @@ def export_file(kind: str, path) -> int:
         gdf.to_file(path, layer=kind, engine="pyogrio",
                     driver="GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON")
     return len(frame)
+
+
+def _opened(reg: Register, frame: pd.DataFrame) -> pd.DataFrame:
+    """Encrypted columns decrypted (a many-reference cell holds tokens joined by ';': each
+    decrypted, then sorted), and the rows put back in the order of the register's sort columns
+    when one of them was encrypted (the database could only order the tokens)."""
+    sealed = [c for c in reg.sealed_columns() if c in frame]
+    for c in sealed:
+        frame[c] = frame[c].map(lambda v: ";".join(sorted(map(decrypt, v.split(";")))) if isinstance(v, str) else v)
+    order = list(reg.sort or reg.key)
+    if not reg.export_sql and set(order) & set(sealed):
+        frame = frame.sort_values(order, kind="stable").reset_index(drop=True)
+    return frame
 
 
 def _plain(col: pd.Series) -> pd.Series:

@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.contrib.gis.db import models
 from django.db import connection
 
+from gridmap.core.crypto import DigestField, EncryptedCharField, digest, encrypt
 from gridmap.grids.models import LEVEL_ORDER, Area, GridLayer
 from gridmap.grids.services import ASSIGN_SQL, bulk_placement, create_area, regrid, set_boundary
 
@@ -53,10 +54,30 @@ def load_rows(cur, reg, rows: pd.DataFrame, present: set[str], report) -> int:
         types["_geom"] = "geometry"
         exprs[f.column] = "ST_Multi(_geom)" if isinstance(f, models.MultiPolygonField) else "_geom"
         updated.append(f.column)
+    rows = _sealed(meta, rows, types, exprs, updated)
     with bulk_placement() if reg.bulk else nullcontext():
         loaded = _insert(cur, reg, rows, present, types, exprs, updated)
     cur.execute("DROP TABLE _import, _loaded")
     return loaded
+
+
+def _sealed(meta, rows: pd.DataFrame, types: dict, exprs: dict, updated: list) -> pd.DataFrame:
+    """Encrypted fields go in as tokens, each with its keyed hash taken from the clear value, both
+    computed over the whole column before the COPY (gridmap.core.crypto)."""
+    sealed = {f.column: f for f in meta.concrete_fields if isinstance(f, EncryptedCharField) and f.column in types}
+    if not sealed:
+        return rows
+    rows = rows.copy()
+    for f in meta.concrete_fields:
+        source = f.of if isinstance(f, DigestField) else None
+        if source in sealed:
+            rows[f.column] = rows[source].map(lambda v, n=f.normalise: digest(v, n) if isinstance(v, str) else "")
+            types[f.column], exprs[f.column] = f.db_type(connection), f.column
+            if source in updated:
+                updated.append(f.column)
+    for column in sealed:
+        rows[column] = rows[column].map(lambda v: encrypt(v) if isinstance(v, str) else v)
+    return rows
 
 
 def _insert(cur, reg, rows, present, types, exprs, updated) -> int:

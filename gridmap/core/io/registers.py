@@ -11,6 +11,7 @@ import pandas as pd
 import shapely
 from django.core.exceptions import ValidationError
 
+from gridmap.core.crypto import normalise_id_number
 from gridmap.core.validators import parse_citizen_id, validate_credit_code
 from gridmap.grids.models import Area
 from gridmap.people.models import Household, IdType, Person, Relation, Visit
@@ -24,7 +25,7 @@ POLYGONS = ("Polygon", "MultiPolygon")
 
 
 def _person_ref(field: str, column: str, **kw) -> Ref:
-    return Ref(field, (column,), "people_person r", ("r.id_number",), upper=True, **kw)
+    return Ref(field, (column,), "people_person r", ("r.id_number",), upper=True, hashed=normalise_id_number, **kw)
 
 
 _BUILDING = Ref("building", ("building_code",), "places_building r", ("r.code",))
@@ -199,7 +200,8 @@ def _check_households(v: pd.DataFrame, present: set[str]):
     return issues
 
 
-# One row per member (a household without members gets one row), head first.
+# One row per member (a household without members gets one row), head first, then in a fixed
+# order (the ID numbers are encrypted: by their keyed hash).
 _HOUSEHOLDS_EXPORT = """
 SELECT h.number AS "number", h.kind AS "kind", b.code AS "building_code", d.unit::text AS "unit", d.room AS "room",
        p.id_number AS "member_id_number", m.relation AS "relation", g.code AS "grid_code"
@@ -207,7 +209,7 @@ FROM people_household h
 LEFT JOIN places_dwelling d ON d.id = h.dwelling_id LEFT JOIN places_building b ON b.id = d.building_id
 LEFT JOIN people_householdmember m ON m.household_id = h.id LEFT JOIN people_person p ON p.id = m.person_id
 LEFT JOIN grids_area g ON g.id = h.grid_id
-ORDER BY h.number, m.relation IS DISTINCT FROM 'head', p.id_number"""
+ORDER BY h.number, m.relation IS DISTINCT FROM 'head', p.id_number_digest"""
 
 REGISTERS: dict[str, Register] = {r.kind: r for r in [
     Register(
@@ -256,7 +258,7 @@ REGISTERS: dict[str, Register] = {r.kind: r for r in [
          Col("ethnicity"), Col("phone"), Col("registered_residence"), Col("residence_type"), Col("origin"),
          Col("stay_reason"), Col("arrived_on"), Col("stay_until"), Col("party_member"), Col("volunteer")],
         refs=[_DWELLING],
-        key=("id_number",), conflict="(id_number)", check=_check_persons,
+        key=("id_number",), conflict="(id_number_digest)", check=_check_persons,
     ),
     Register(
         "organisations", Organisation,

@@ -12,6 +12,7 @@ import shapely
 from django.db import DatabaseError, connection, transaction
 
 from gridmap.core import geo
+from gridmap.core.crypto import digest
 from . import parsing
 from .columns import apply_mapping, destinations
 from .loaders import load_rows
@@ -347,8 +348,13 @@ def _resolve_refs(cur, reg: Register, values: pd.DataFrame, present: set[str], r
 def _lookup(cur, ref, wanted: list[tuple]) -> dict[tuple, int]:
     if not wanted:
         return {}
-    arrays = [list(col) for col in zip(*wanted)]
-    keys = ", ".join(ref.keys)
+    sent, keys = wanted, ref.keys
+    if ref.hashed:  # an encrypted key: matched by its keyed hash
+        sent = [tuple(digest(v, ref.hashed) for v in t) for t in wanted]
+        keys = tuple(f"{k}_digest" for k in keys)
+    arrays = [list(col) for col in zip(*sent)]
+    keys = ", ".join(keys)
     unnest = ", ".join(["%s::text[]"] * len(arrays))
     cur.execute(f"SELECT r.id, {keys} FROM {ref.source} WHERE ({keys}) IN (SELECT * FROM unnest({unnest}))", arrays)
-    return {tuple(row[1:]): row[0] for row in cur.fetchall()}
+    found = {tuple(row[1:]): row[0] for row in cur.fetchall()}
+    return {w: found[s] for w, s in zip(wanted, sent) if s in found}

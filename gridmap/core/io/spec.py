@@ -5,6 +5,7 @@ from typing import Callable
 import pandas as pd
 from django.db import models
 
+from gridmap.core.crypto import EncryptedCharField
 from . import parsing
 
 
@@ -39,6 +40,9 @@ class Ref:
     upper: bool = False                # compare in capitals (ID numbers, credit codes)
     int_columns: tuple[str, ...] = ()  # key parts that are whole numbers (unit numbers)
     in_file: str = ""                  # also resolvable to a row of the same file by this column
+    # the key is an encrypted column (gridmap.core.crypto): looked up by the keyed hash of the
+    # value normalised with this, in the column's DigestField `<key>_digest`; exported decrypted
+    hashed: Callable[[str], str] | None = None
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,11 @@ class Register:
 
     def model_field(self, col: Col):
         return self.model._meta.get_field(col.field_name)
+
+    def sealed_columns(self) -> list[str]:
+        """File columns that the database holds encrypted: exported decrypted."""
+        sealed = {f.name for f in self.model._meta.concrete_fields if isinstance(f, EncryptedCharField)}
+        return [c.name for c in self.columns if c.field_name in sealed] + [r.columns[0] for r in self.refs if r.hashed]
 
 
 def parser_for(f) -> Callable:
