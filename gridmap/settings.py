@@ -22,24 +22,6 @@ if not SECRET_KEY:
             "app server, or set GRIDMAP_DEBUG=1 for local development only."
         )
     SECRET_KEY = "dev-only-not-secret-gridmap-debug-key-never-use-in-production"
-# Residents' ID numbers and phones are encrypted at rest (gridmap/core/crypto.py) under keys of
-# their own, never the database's: GRIDMAP_FIELD_KEYS, comma-separated Fernet keys, newest first
-# (the first encrypts, all decrypt), and GRIDMAP_LOOKUP_KEY for the keyed hashes that exact
-# lookups use (separate, so rotating the field keys needs no rehash). scripts/gridmap keeps them
-# in var/field_key and var/lookup_key. Lose them and the values are lost: back them up apart
-# from the database.
-GRIDMAP_FIELD_KEYS = [k.strip() for k in os.environ.get("GRIDMAP_FIELD_KEYS", "").split(",") if k.strip()]
-GRIDMAP_LOOKUP_KEY = os.environ.get("GRIDMAP_LOOKUP_KEY", "")
-if not (GRIDMAP_FIELD_KEYS and GRIDMAP_LOOKUP_KEY):
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "GRIDMAP_FIELD_KEYS or GRIDMAP_LOOKUP_KEY is not set. GRIDMAP_FIELD_KEYS: one Fernet key (`python -c "
-            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), newest first when "
-            "rotating; GRIDMAP_LOOKUP_KEY: a long random value, never changed. The same on every app server, "
-            "backed up apart from the database; or set GRIDMAP_DEBUG=1 for local development only."
-        )
-    GRIDMAP_FIELD_KEYS = GRIDMAP_FIELD_KEYS or ["ZGV2LW9ubHktZmllbGQta2V5LW5ldmVyLWluLXByb2Q="]  # "dev-only-field-key-never-in-prod"
-    GRIDMAP_LOOKUP_KEY = GRIDMAP_LOOKUP_KEY or "dev-only-lookup-key-never-use-in-production"
 ALLOWED_HOSTS = os.environ.get("GRIDMAP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 
@@ -143,6 +125,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI assets served locally: no CDN
     "axes",  # login lockout (AXES_* below)
+    "django_otp",  # two-step sign-in (GRIDMAP_OTP_* below)
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "gridmap.core",
     "gridmap.grids",
     "gridmap.places",
@@ -160,6 +145,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified(): this session gave a code
+    "gridmap.core.two_factor.TwoStepMiddleware",  # an enrolled user's session without a code signs no one in
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a refused locked-out sign-in into the lockout answer
@@ -215,7 +202,9 @@ _cooloff_minutes = float(os.environ.get("GRIDMAP_LOGIN_COOLOFF_MINUTES", "30"))
 AXES_COOLOFF_TIME = datetime.timedelta(minutes=_cooloff_minutes) if _cooloff_minutes > 0 else None
 AXES_RESET_ON_SUCCESS = False  # a success from an address would also clear others' failures there
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
-AXES_SENSITIVE_PARAMETERS = []  # the "axes" log lines name the username and address (never a password)
+# the "axes" log lines name the username and address (never a password, nor a code: a backup
+# code typed with a wrong password is still unused)
+AXES_SENSITIVE_PARAMETERS = ["otp_token"]
 AXES_HTTP_RESPONSE_CODE = 429
 # The client's address: REMOTE_ADDR, or behind a proxy the request.META header it sets (e.g.
 # GRIDMAP_CLIENT_IP_HEADER=HTTP_X_REAL_IP); else every client would share the proxy's lock.
@@ -223,6 +212,17 @@ GRIDMAP_CLIENT_IP_HEADER = os.environ.get("GRIDMAP_CLIENT_IP_HEADER", "").strip(
 AXES_CLIENT_IP_CALLABLE = "gridmap.core.auth.client_ip"
 AXES_COOLOFF_MESSAGE = _("Too many failed sign-ins: this account or address is locked. Try again later or ask the centre to unlock it.")
 AXES_PERMALOCK_MESSAGE = _("Too many failed sign-ins: this account or address is locked. Ask the centre to unlock it.")
+# Two-step sign-in (django-otp, gridmap/core/two_factor.py): users of GRIDMAP_OTP_ROLES (and
+# superusers) may turn on a code from an authenticator app (TOTP) plus ten one-use backup codes;
+# from then on the admin sign-in asks for a code, HTTP Basic is refused them, and a session that
+# gave no code signs them in nowhere. GRIDMAP_OTP_REQUIRED=1: those roles must enrol before
+# anything else. Wrong codes count as failed sign-ins for the lockout above, which is the only
+# throttle (django-otp's own back-off is off: one lock, one unlock).
+GRIDMAP_OTP_ROLES = [r.strip() for r in os.environ.get("GRIDMAP_OTP_ROLES", "centre_admin,leader").split(",") if r.strip()]
+GRIDMAP_OTP_REQUIRED = _env_flag("GRIDMAP_OTP_REQUIRED", False)
+OTP_TOTP_ISSUER = os.environ.get("GRIDMAP_OTP_ISSUER", "gridmap")  # the account's name in the app
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
 # Password policy for every password set through a form (admin add/change, password change).
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -272,6 +272,9 @@ if GRIDMAP_TILE_CRS not in ("wgs84", "gcj02"):
     raise ImproperlyConfigured(f"GRIDMAP_TILE_CRS must be wgs84 or gcj02, not {GRIDMAP_TILE_CRS!r}")
 
 REST_FRAMEWORK = {
+    # HTTP Basic only for users without two-step sign-in (they would skip the code)
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication",
+                                       "gridmap.core.two_factor.BasicAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",

@@ -9,6 +9,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("gridmap.core.urls")),  # the two-step sign-in page
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),  # OpenAPI 3
     # Swagger UI, assets local; its start-up script from /api/docs/?script= (no inline script under the
     # content security policy); the page's one inline <style> block needs 'unsafe-inline' for styles here only.

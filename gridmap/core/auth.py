@@ -3,8 +3,9 @@
 LockoutBackend, listed first, is django-axes' lockout check: a username or client address with
 too many recent failures is refused before any password is hashed. AreaUserBackend is Django's
 ModelBackend, but loading the user's area in the same query, since nearly every request is scoped
-by it (core.scoping.scope), for sync and async requests alike; it is the only one that checks a
-password, so a sign-in attempt costs one hash."""
+by it (core.scoping.scope), and whether they turned two-step sign-in on (core.two_factor asks on
+every request), for sync and async requests alike; it is the only one that checks a password, so
+a sign-in attempt costs one hash."""
 from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -12,7 +13,9 @@ from django.contrib.auth.backends import ModelBackend
 
 
 def _users():
-    return get_user_model()._default_manager.select_related("area")
+    from .two_factor import enrolled_subquery
+
+    return get_user_model()._default_manager.select_related("area").annotate(otp_enrolled=enrolled_subquery())
 
 
 class AreaUserBackend(ModelBackend):

@@ -1,4 +1,5 @@
-"""Writes owned by core: the sensitive-access log (敏感信息查看记录).
+"""Writes owned by core: the sensitive-access log (敏感信息查看记录), and turning two-step sign-in
+(两步验证, core/two_factor.py) on and off.
 
 Every page, list, search hit or export that shows a sensitive value in full (ID number, phone,
 health/welfare, special-group/correction records) writes one AccessLog row per record shown,
@@ -7,8 +8,10 @@ all rows of a page in one INSERT. The client's address is taken from the request
 request; a command run outside the web logs none.
 """
 import contextvars
+import logging
 
 from django.core.signals import request_finished, request_started
+from django.db import transaction
 from django.dispatch import receiver
 
 from .models import AccessLog
@@ -94,3 +97,55 @@ def log_export(user, model: str, count: int, what: str = "", *, fields: str | No
     row = _row(user, model, None, what, fields, None)
     row.save()
     return row
+
+
+# --- two-step sign-in -------------------------------------------------------------------------
+
+log = logging.getLogger(__name__)
+BACKUP_CODES = 10
+
+
+class WrongCode(Exception):
+    """The code does not match the authenticator app being set up."""
+
+
+def _two_step_devices():
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice, StaticDevice
+
+
+def enrol_two_step(user, key: str, code: str):
+    """Turn two-step sign-in on for `user`: the authenticator app set up with `key` (hex, shown
+    as a QR code) if `code` is the one it shows now, and BACKUP_CODES one-use backup codes.
+    Returns (the app's device, the backup codes: shown once, never again). Raises WrongCode and
+    writes nothing when the code does not match."""
+    from django_otp.plugins.otp_static.models import StaticToken
+
+    totp, static = _two_step_devices()
+    with transaction.atomic():
+        _delete_devices(user)  # a half-finished earlier setup
+        device = totp.objects.create(user=user, key=key, name="authenticator app", confirmed=True)
+        if not device.verify_token(code):
+            raise WrongCode()
+        backup = static.objects.create(user=user, name="backup codes", confirmed=True)
+        codes = [StaticToken.random_token() for _ in range(BACKUP_CODES)]
+        StaticToken.objects.bulk_create(StaticToken(device=backup, token=c) for c in codes)
+    log.info("two-step sign-in on: %s", user.get_username())
+    return device, codes
+
+
+def remove_two_step(user, by) -> bool:
+    """Turn two-step sign-in off for `user`: their app and backup codes go, the next sign-in asks
+    for the password only. `by` is the user themselves (with a code) or the centre resetting a
+    lost phone. Logged; False when there was nothing to remove."""
+    with transaction.atomic():
+        removed = _delete_devices(user)
+    if removed:
+        log.warning("two-step sign-in off: %s, by %s", user.get_username(), by.get_username())
+    return removed
+
+
+def _delete_devices(user) -> bool:
+    return any([model.objects.filter(user=user).delete()[0] for model in _two_step_devices()])

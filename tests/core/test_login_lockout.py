@@ -14,8 +14,8 @@ from gridmap.core.models import Role, User
 LIMIT = 10
 
 
-def admin_sign_in(client, username, password, ip="10.0.0.1"):
-    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/"},
+def admin_sign_in(client, username, password, ip="10.0.0.1", **fields):
+    return client.post("/admin/login/?next=/admin/", {"username": username, "password": password, "next": "/admin/", **fields},
                        REMOTE_ADDR=ip)
 
 
