@@ -22,6 +22,24 @@ if not SECRET_KEY:
             "app server, or set GRIDMAP_DEBUG=1 for local development only."
         )
     SECRET_KEY = "dev-only-not-secret-gridmap-debug-key-never-use-in-production"
+# Residents' ID numbers and phones are encrypted at rest (gridmap/core/crypto.py) under keys of
+# their own, never the database's: GRIDMAP_FIELD_KEYS, comma-separated Fernet keys, newest first
+# (the first encrypts, all decrypt), and GRIDMAP_LOOKUP_KEY for the keyed hashes that exact
+# lookups use (separate, so rotating the field keys needs no rehash). scripts/gridmap keeps them
+# in var/field_key and var/lookup_key. Lose them and the values are lost: back them up apart
+# from the database.
+GRIDMAP_FIELD_KEYS = [k.strip() for k in os.environ.get("GRIDMAP_FIELD_KEYS", "").split(",") if k.strip()]
+GRIDMAP_LOOKUP_KEY = os.environ.get("GRIDMAP_LOOKUP_KEY", "")
+if not (GRIDMAP_FIELD_KEYS and GRIDMAP_LOOKUP_KEY):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "GRIDMAP_FIELD_KEYS or GRIDMAP_LOOKUP_KEY is not set. GRIDMAP_FIELD_KEYS: one Fernet key (`python -c "
+            "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'`), newest first when "
+            "rotating; GRIDMAP_LOOKUP_KEY: a long random value, never changed. The same on every app server, "
+            "backed up apart from the database; or set GRIDMAP_DEBUG=1 for local development only."
+        )
+    GRIDMAP_FIELD_KEYS = GRIDMAP_FIELD_KEYS or ["ZGV2LW9ubHktZmllbGQta2V5LW5ldmVyLWluLXByb2Q="]  # "dev-only-field-key-never-in-prod"
+    GRIDMAP_LOOKUP_KEY = GRIDMAP_LOOKUP_KEY or "dev-only-lookup-key-never-use-in-production"
 ALLOWED_HOSTS = os.environ.get("GRIDMAP_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",")
 
 
