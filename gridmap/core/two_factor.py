@@ -71,7 +71,7 @@ WRONG_CODE = _("Wrong or expired code. Enter the code your authenticator app sho
 
 
 def code_field(**kwargs) -> forms.CharField:
-    return forms.CharField(label=_("Code"), max_length=16, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
+    return forms.CharField(label=_("Verification code"), max_length=16, widget=forms.TextInput(attrs={"autocomplete": "one-time-code"}),
                            **kwargs)
 
 
