@@ -162,12 +162,16 @@ class TwoStepRequired(exceptions.APIException):
 
 class BasicAuthentication(authentication.BasicAuthentication):
     """DRF's HTTP Basic, refused to an enrolled user before any password is hashed (so it tells
-    nothing about the password either)."""
+    nothing about the password either), and under GRIDMAP_OTP_REQUIRED to a user who must enrol
+    first (as every page sends them to the setup)."""
 
     def authenticate_credentials(self, userid, password, request=None):
         if _totp_devices().filter(**{f"user__{get_user_model().USERNAME_FIELD}": userid}).exists():
             raise TwoStepRequired()
-        return super().authenticate_credentials(userid, password, request)
+        user, auth = super().authenticate_credentials(userid, password, request)
+        if must_enrol(user):
+            raise TwoStepRequired(_("This account must set up two-step sign-in first, at /account/two-step/."))
+        return user, auth
 
 
 class BasicScheme(spectacular_auth.BasicScheme):

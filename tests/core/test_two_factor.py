@@ -266,6 +266,10 @@ def test_required_sends_those_roles_to_the_setup_first(people, settings, clock):
     assert client.get("/account/two-step/").status_code == 200
     assert client.get("/healthz").status_code == 200
     assert client.post("/admin/logout/").status_code == 200  # signs out
+    # nor the API by password alone
+    res = Client().get("/api/events/", HTTP_AUTHORIZATION=basic("boss", "pw"), HTTP_ACCEPT_LANGUAGE="en")
+    assert res.status_code == 401 and "/account/two-step/" in res.json()["detail"]
+    assert Client().get("/api/events/", HTTP_AUTHORIZATION=basic("worker", "pw")).status_code == 200
     # other roles: no change
     worker = Client()
     worker.force_login(people["worker"])
