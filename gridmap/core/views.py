@@ -69,10 +69,10 @@ def _two_step_page(request, **context):
 @never_cache
 @login_required
 def two_step(request):
-    """GET /account/two-step/ (the admin's user tools link to it): not on yet, a QR code of a new
-    secret (kept in the session, nothing stored until a code confirms it) and a field for the
-    code the app then shows; the answer to the right code lists the backup codes, this once, and
-    this session counts as verified. Once on, the page offers to turn it off (two_step_off)."""
+    """/account/two-step/ (the admin's user tools link to it). Not on yet: GET shows a QR code of
+    a new secret (kept in the session, nothing stored until a code confirms it) and a field for
+    the code the app then shows; POST of the right code turns it on, lists the backup codes, this
+    once, and counts this session as verified. Once on: the form to turn it off (two_step_off)."""
     user = request.user
     if not offers_two_step(user):
         raise PermissionDenied
