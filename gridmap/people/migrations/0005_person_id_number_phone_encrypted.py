@@ -25,17 +25,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='person',
             name='id_number_digest',
-            field=gridmap.core.crypto.DigestField(normalise=gridmap.core.crypto.normalise_id_number, of='id_number'),
+            field=gridmap.core.crypto.DigestField(normalise=gridmap.core.crypto.normalise_id_number, of='id_number', verbose_name='ID number lookup hash'),
         ),
         migrations.AddField(
             model_name='person',
             name='phone_digest',
-            field=gridmap.core.crypto.DigestField(db_index=True, normalise=gridmap.core.crypto.normalise_phone, of='phone'),
+            field=gridmap.core.crypto.DigestField(db_index=True, normalise=gridmap.core.crypto.normalise_phone, of='phone', verbose_name='phone lookup hash'),
         ),
         gridmap.core.crypto.sealing('people', 'Person'),
         migrations.AlterField(
             model_name='person',
             name='id_number_digest',
-            field=gridmap.core.crypto.DigestField(normalise=gridmap.core.crypto.normalise_id_number, of='id_number', unique=True),
+            field=gridmap.core.crypto.DigestField(normalise=gridmap.core.crypto.normalise_id_number, of='id_number', unique=True, verbose_name='ID number lookup hash'),
         ),
     ]
