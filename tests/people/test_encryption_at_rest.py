@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from cryptography.fernet import Fernet
 from django.apps import apps
-from django.core.exceptions import ValidationError
+from django.core.exceptions import ImproperlyConfigured, ValidationError
 from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
@@ -116,7 +116,7 @@ def test_a_wrong_key_fails_loudly(estate, settings):
     with pytest.raises(crypto.WrongKey, match="GRIDMAP_FIELD_KEYS"):
         Person.objects.get(pk=estate["people"]["corr"].pk)
     settings.GRIDMAP_FIELD_KEYS = ["not a key"]
-    with pytest.raises(crypto.ImproperlyConfigured, match="Fernet keys"):
+    with pytest.raises(ImproperlyConfigured, match="Fernet keys"):
         Person.objects.get(pk=estate["people"]["corr"].pk)
 
 
