@@ -178,6 +178,7 @@ def fillings(route, name, pattern, world) -> list[dict] | None:
         "open311:request": {"request_id": world["event"].number},
         "open311:token": {"token": world["event"].number},
         "open311:media": {"pk": world["photo"].pk if world["photo"] else 1},
+        "grids:editor-history": {"grid": world["tree"]["b"].pk},
     }
     if name == "grids:map-building-tile":
         base = [b_tile(world, z) for z in (15, 16, 17)]

@@ -1,21 +1,31 @@
 """Map layers as GeoJSON (login required, scoped to the caller). Thin: parsing here, queries
 in the selectors, the JSON text itself written by PostGIS."""
 
+import datetime as dt
+
+import shapely
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
 from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view, renderer_classes
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from gridmap.core import geo
 
 from gridmap.core.bbox import parse_bbox
 from gridmap.places import selectors as place_selectors
 
-from . import selectors
-from .models import Level
+from . import proposals, selectors, services
+from .followers import POLICIES
+from .models import Area, GridLayer, Level, Operation
+from .topology import invalid_spot
 from .patch import OVERVIEW_OUTLINE, area_overview
 
 GEOJSON = "application/geo+json"
@@ -135,3 +145,197 @@ def patch(request):
     from .patch import patch_summary
 
     return Response(patch_summary(request.user))
+
+
+# --- the boundary editor (grids/proposals.py, topology.py, services.commit_redraw) ---------------
+
+class OperationSerializer(serializers.Serializer):
+    """One editor operation. draw: parent, layer, shape[, name]; reshape: grid, shape; split: grid,
+    line; merge: grids[, keep]; delete: grid[, target]. Shapes and lines are GeoJSON geometries in
+    lon/lat. base_versions: {grid id: version} as the editor loaded them (from the sheet)."""
+
+    operation = serializers.ChoiceField(choices=[o for o in Operation.values if o != Operation.IMPORT])
+    grid = serializers.IntegerField(required=False)
+    grids = serializers.ListField(child=serializers.IntegerField(), required=False, max_length=20)
+    keep = serializers.IntegerField(required=False)
+    target = serializers.IntegerField(required=False)
+    parent = serializers.IntegerField(required=False)
+    layer = serializers.CharField(required=False, max_length=40)
+    shape = serializers.JSONField(required=False)
+    line = serializers.JSONField(required=False)
+    name = serializers.CharField(required=False, max_length=100, allow_blank=True)
+    base_versions = serializers.DictField(child=serializers.IntegerField(), required=False)
+
+    def validate_base_versions(self, value: dict) -> dict:
+        if not all(str(k).isdigit() and len(str(k)) < 19 for k in value):
+            raise serializers.ValidationError("keys are grid ids")
+        return {int(k): v for k, v in value.items()}
+
+
+class CommitSerializer(OperationSerializer):
+    reason = serializers.CharField(max_length=300)
+    effective_from = serializers.DateTimeField(required=False, help_text="default: now; not in the future")
+    policy = serializers.ChoiceField(choices=list(POLICIES), default="default",
+                                     help_text="; ".join(f"{k}: {v}" for k, v in POLICIES.items()))
+
+    def validate_effective_from(self, value):
+        if value.year < 2000:  # grid management began in 2004; older dates are typing errors
+            raise serializers.ValidationError("a date from 2000 on")
+        return value.astimezone(dt.timezone.utc)
+
+
+def _geometry(data: dict, key: str, kinds: tuple[str, ...]):
+    value = data.get(key)
+    if value is None:
+        raise ValidationError({key: "required for this operation"})
+    try:
+        geom = shapely.geometry.shape(value)
+    except Exception as exc:  # noqa: BLE001 — any malformed GeoJSON is the client's error
+        raise ValidationError({key: f"not a GeoJSON geometry: {exc}"}) from None
+    if geom.geom_type not in kinds:
+        raise ValidationError({key: f"a {' or '.join(kinds)}, got {geom.geom_type}"})
+    try:  # an invalid polygon is repaired when that changes its area by at most 1%
+        return geo.check_shape(geom, kind="line" if "LineString" in kinds else "boundary")
+    except DjangoValidationError as exc:
+        spot = invalid_spot(geom) if exc.code == "invalid_geometry" else None
+        raise InvalidDrawing({key: exc.messages, **({"spot": [spot.x, spot.y]} if spot else {})}) from None
+
+
+class InvalidDrawing(Exception):
+    """A drawing refused, answered as 400 with the spot to mark as numbers (DRF's ValidationError
+    would turn them into strings)."""
+
+    def __init__(self, body: dict):
+        self.body = body
+
+
+def _proposal(request, data: dict):
+    """The proposal of an operation, on grids the caller sees and may redraw (404 / 403)."""
+    visible = selectors.visible_areas(request.user, Area.objects.select_related("parent", "layer"))
+
+    def area(pk, what="grid"):
+        if pk is None:
+            raise ValidationError({what: "required for this operation"})
+        found = visible.filter(pk=pk).first()
+        if found is None:
+            raise NotFound(f"no {what} {pk} among your areas")
+        return found
+
+    op = data["operation"]
+    try:
+        if op == Operation.DRAW:
+            parent = area(data.get("parent"), "parent")
+            layer = GridLayer.objects.filter(code=data.get("layer")).first() or selectors.primary_layer()
+            p = proposals.draw(parent, layer, _geometry(data, "shape", ("Polygon",)), name=data.get("name", ""))
+        elif op == Operation.RESHAPE:
+            p = proposals.reshape(area(data.get("grid")), _geometry(data, "shape", ("Polygon", "MultiPolygon")))
+        elif op == Operation.SPLIT:
+            p = proposals.split(area(data.get("grid")), _geometry(data, "line", ("LineString",)))
+        elif op == Operation.MERGE:
+            grids = [area(pk) for pk in data.get("grids") or []]
+            p = proposals.merge(grids, keep=area(data["keep"]) if data.get("keep") else None)
+        else:
+            p = proposals.delete(area(data.get("grid")), target=area(data["target"], "target") if data.get("target") else None)
+    except DjangoValidationError as exc:
+        raise ValidationError({"operation": exc.messages}) from None
+    if not selectors.may_redraw(request.user, p.parent):
+        raise PermissionDenied("only the centre, and street or community staff within their area, redraw grids")
+    # the versions the editor drew on, for the grids this operation changes (a commit conflicts
+    # when one has moved on since)
+    p.base_versions.update({k: v for k, v in (data.get("base_versions") or {}).items() if k in p.base_versions})
+    return p
+
+
+def _operation(request, serializer_class, answer):
+    data = serializer_class(data=request.data)
+    data.is_valid(raise_exception=True)
+    named = {data.validated_data.get(k) for k in ("grid", "keep", "target")} | set(data.validated_data.get("grids") or ())
+    named = set(selectors.visible_areas(request.user).filter(pk__in=named - {None}).values_list("pk", flat=True))
+    base = {k: v for k, v in (data.validated_data.get("base_versions") or {}).items() if k in named}
+    stale = selectors.changed_since(base)
+    if stale:  # before any geometry: the grids the user drew on are not the ones there now
+        return Response({"detail": "changed since you loaded it", "conflict": stale}, status=409)
+    try:
+        p = _proposal(request, data.validated_data)
+    except InvalidDrawing as exc:
+        return Response(exc.body, status=400)
+    return answer(p, data.validated_data)
+
+
+def _checked(p) -> dict:
+    findings = selectors.sheet(p.parent, p.layer).check(p.shapes)
+    return {
+        "operation": p.operation, "parent": p.parent.pk, "layer": p.layer.code,
+        "shapes": {c.code: None if c.shape is None else shapely.geometry.mapping(c.shape) for c in p.changes},
+        "names": {c.code: c.name or (c.grid.name if c.grid else "") for c in p.changes},
+        "base_versions": p.base_versions,
+        "findings": [f.as_json() for f in findings],
+        "ok": not any(f.severity == "error" for f in findings),
+    }
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def editor_sheet(request):
+    """GET ?parent=id[&layer=code] → what the editor draws under a parent area: its outline, its
+    neighbours, the layer's grids with their version, leader and households."""
+    try:
+        pk = int(request.query_params.get("parent", ""))
+    except ValueError:
+        raise ValidationError({"parent": "an area id"}) from None
+    parent = selectors.visible_areas(request.user).filter(pk=pk, boundary__isnull=False).first()
+    if parent is None:
+        raise NotFound(f"no area {pk} among your areas")
+    if not selectors.may_redraw(request.user, parent):
+        raise PermissionDenied("only the centre, and street or community staff within their area, redraw grids")
+    layer = GridLayer.objects.filter(code=request.query_params.get("layer") or "").first() or selectors.primary_layer()
+    return Response(selectors.editable_sheet(parent, layer))
+
+
+@extend_schema(request=OperationSerializer, responses={200: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def editor_check(request):
+    """POST an operation → the proposed shapes and the topology findings (in process: no query
+    while the sheet is in memory). Called while the user draws."""
+    return _operation(request, OperationSerializer, lambda p, v: Response(_checked(p)))
+
+
+@extend_schema(request=OperationSerializer, responses={200: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def editor_preview(request):
+    """POST an operation → its check, and what it would move (counts and lists by kind, from
+    which grid to which; each grid's totals after)."""
+    return _operation(request, OperationSerializer,
+                      lambda p, v: Response({**_checked(p), "impact": selectors.impact(p).as_json()}))
+
+
+@extend_schema(request=CommitSerializer, responses={201: OpenApiTypes.OBJECT, 409: OpenApiTypes.OBJECT})
+@api_view(["POST"])
+def editor_commit(request):
+    """POST an operation with reason[, effective_from, policy] → 201 with the committed change;
+    409 when one of the grids changed since base_versions (with what changed); 400 with the
+    errors when the topology checks refuse it."""
+    return _operation(request, CommitSerializer, lambda p, v: _commit(request, p, v))
+
+
+def _commit(request, p, v) -> Response:
+    try:
+        redraw = services.commit_redraw(p, author=request.user, reason=v["reason"],
+                                        effective_from=v.get("effective_from"), policy=v["policy"])
+    except services.BoundaryConflict as exc:
+        return Response({"detail": "changed since you loaded it", "conflict": exc.changes}, status=409)
+    except DjangoValidationError as exc:
+        raise ValidationError({"commit": exc.messages}) from None
+    return Response({"redraw": redraw.pk, "operation": redraw.operation, "moved": redraw.moved,
+                     "grids": sorted(c.code for c in p.changes)}, status=201)
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def editor_history(request, grid: int):
+    """GET → a grid's boundary versions, newest first: who, when, why, what moved, the shape."""
+    area = selectors.visible_areas(request.user).filter(pk=grid).first()
+    if area is None:
+        raise NotFound(f"no area {grid} among your areas")
+    return Response({"id": area.pk, "code": area.code, "name": area.name, "retired_at": area.retired_at,
+                     "versions": selectors.boundary_history(area)})

@@ -122,6 +122,8 @@ def merge(grids: list[Area], keep: Area | None = None) -> Proposal:
     """Neighbouring grids as one: `keep` (else the first) survives with their union; the others
     retire."""
     grids = [_grid(g) for g in grids]
+    if len({g.pk for g in grids}) < 2:
+        raise ValidationError(_("a merge needs at least two grids"), code="merge")
     if len({g.parent_id for g in grids}) > 1 or len({g.layer_id for g in grids}) > 1:
         raise ValidationError(_("only grids of one parent and one layer can be merged"))
     keep = keep or grids[0]

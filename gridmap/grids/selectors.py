@@ -10,6 +10,8 @@ from django.contrib.gis.geos import Point
 from django.db import connection, transaction
 from django.db.models import CharField, Exists, F, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce, Concat, NullIf
+from django.utils import timezone
+from django.utils.translation import gettext
 
 from gridmap.core.geojson import feature_collection
 from gridmap.core.scoping import scope
@@ -282,3 +284,71 @@ def areas_as_of(when, level: str = Level.GRID, layer: GridLayer | None = None) -
     if level == Level.GRID:
         qs = qs.filter(area__layer=layer or primary_layer())
     return qs.select_related("area", "redraw", "author")
+
+
+def may_redraw(user, parent: Area) -> bool:
+    """Who may redraw the grids under `parent`: the centre anywhere, street and community staff
+    within their own area (PRODUCT.md: centre staff draw and re-draw boundaries)."""
+    from gridmap.core.models import Role
+
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.role == Role.CENTRE_ADMIN:
+        return True
+    return (user.role == Role.AREA_STAFF and user.area_id is not None and user.area.level in (Level.STREET, Level.COMMUNITY)
+            and parent.is_within(user.area))
+
+
+def editable_sheet(parent: Area, layer: GridLayer) -> dict:
+    """What the editor draws around a parent: its outline, its neighbours at its level (so a line
+    is not drawn into the next community), and the layer's grids on and around it with their
+    current version, leader and households."""
+    near = Area.objects.filter(level=parent.level, boundary__intersects=parent.boundary, retired_at__isnull=True).exclude(pk=parent.pk)
+    grids = (Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True, boundary__intersects=parent.boundary)
+             .select_related("leader").order_by("code"))
+    versions = dict(AreaBoundary.objects.filter(area__in=grids, valid_to__isnull=True).values_list("area_id", "version"))
+    checked = sheet(parent, layer)
+    households = {code: checked.households(shape) for code, (shape, _p) in checked.grids.items()}
+
+    def feature(area, **props):
+        return {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(area.boundary.wkb))),
+                "properties": {"id": area.pk, "code": area.code, "name": area.name, **props}}
+
+    return {
+        "parent": feature(parent, level=parent.level),
+        "neighbours": [feature(a, level=a.level) for a in near],
+        "grids": [feature(g, version=versions.get(g.pk), own=g.parent_id == parent.pk, households=households.get(g.code, 0),
+                          leader=(g.leader.get_full_name() or g.leader.username) if g.leader else "") for g in grids],
+        "layer": layer.code,
+    }
+
+
+def boundary_history(area: Area) -> list[dict]:
+    """A grid's versions, newest first, each with who changed what, when, why and its shape."""
+    return [
+        {"version": v.version, "valid_from": v.valid_from, "valid_to": v.valid_to, "reason": v.reason,
+         "author": (v.author.get_full_name() or v.author.username) if v.author else "",
+         "operation": v.redraw.operation if v.redraw else "", "moved": v.redraw.moved if v.redraw else {},
+         "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(v.geom.wkb)))}
+        for v in area.boundary_versions.select_related("author", "redraw").order_by("-version")
+    ]
+
+
+def changed_since(base_versions: dict[int, int]) -> list[dict]:
+    """The grids whose current boundary version is not the one given ({grid id: version}): what
+    changed, by whom, when and why — what a second editor is told instead of overwriting."""
+    current = {v.area_id: v for v in AreaBoundary.objects.filter(area_id__in=base_versions, valid_to__isnull=True)
+               .select_related("author")}
+    codes = dict(Area.objects.filter(pk__in=base_versions).values_list("pk", "code"))
+    stale = []
+    for grid_id, base in sorted(base_versions.items()):
+        now = current.get(grid_id)
+        if now is not None and now.version == base:
+            continue
+        what = (gettext("retired") if now is None else
+                gettext("now at version %(v)s by %(who)s at %(when)s: %(why)s") % {
+                    "v": now.version, "who": now.author or "—",
+                    "when": timezone.localtime(now.valid_from).strftime("%Y-%m-%d %H:%M"), "why": now.reason})
+        stale.append({"grid_id": grid_id, "code": codes.get(grid_id, ""), "base_version": base,
+                      "version": None if now is None else now.version, "what": what})
+    return stale

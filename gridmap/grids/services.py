@@ -296,23 +296,6 @@ class BoundaryConflict(Exception):
         super().__init__("; ".join(f"{c['code']}: {c['what']}" for c in changes))
 
 
-def _stale(proposal, locked: dict) -> list[dict]:
-    current = {v.area_id: v for v in AreaBoundary.objects.filter(area_id__in=locked, valid_to__isnull=True)
-               .select_related("author", "redraw")}
-    stale = []
-    for grid_id, base in proposal.base_versions.items():
-        area, now = locked[grid_id], current.get(grid_id)
-        if now is not None and now.version == base:
-            continue
-        what = (_("retired") if now is None else
-                _("now at version %(v)s by %(who)s at %(when)s: %(why)s") % {
-                    "v": now.version, "who": now.author or "—",
-                    "when": timezone.localtime(now.valid_from).strftime("%Y-%m-%d %H:%M"), "why": now.reason})
-        stale.append({"grid_id": grid_id, "code": area.code, "base_version": base,
-                      "version": None if now is None else now.version, "what": what})
-    return stale
-
-
 @transaction.atomic
 def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy: str = "default") -> Redraw:
     """Commit an editor's proposal (grids.proposals) in one transaction: the same topology checks
@@ -329,7 +312,7 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
     # one boundary writer per layer at a time; the grids' rows are locked for the version check
     GridLayer.objects.select_for_update().get(pk=proposal.layer.pk)
     locked = {a.pk: a for a in Area.objects.select_for_update().filter(pk__in=[g.pk for g in proposal.grids])}
-    stale = _stale(proposal, locked)
+    stale = selectors.changed_since(proposal.base_versions)
     if stale:
         raise BoundaryConflict(stale)
     topology.refuse_on_errors(selectors.sheet(proposal.parent, proposal.layer, fresh=True).check(proposal.shapes))

@@ -117,7 +117,7 @@ class Sheet:
                 shapes[code] = geo.check_shape(geom, kind="boundary")
             except ValidationError as exc:
                 findings.append(Finding("error", "invalid", f"{code}: {' '.join(exc.messages)}", (code,),
-                                        where=_invalid_spot(geom)))
+                                        where=invalid_spot(geom)))
         gone = {code for code, geom in proposal.items() if geom is None}
         findings += self._outside_parent(shapes)
         findings += self._overlaps(shapes, gone)
@@ -213,7 +213,7 @@ def _sized(geom: BaseGeometry):
     return zip(parts, area_m2(parts)) if parts else ()
 
 
-def _invalid_spot(geom: BaseGeometry) -> BaseGeometry | None:
+def invalid_spot(geom: BaseGeometry) -> BaseGeometry | None:
     reason = shapely.is_valid_reason(geom) if geom is not None else ""
     if "[" not in reason:
         return None

@@ -15,3 +15,10 @@ urlpatterns = [
     path("api/search/", api.search, name="search"),
     path("api/patch/", api.patch, name="patch"),
 ]
+urlpatterns += [
+    path("api/editor/sheet/", api.editor_sheet, name="editor-sheet"),
+    path("api/editor/check/", api.editor_check, name="editor-check"),
+    path("api/editor/preview/", api.editor_preview, name="editor-preview"),
+    path("api/editor/commit/", api.editor_commit, name="editor-commit"),
+    path("api/editor/history/<int:grid>/", api.editor_history, name="editor-history"),
+]
