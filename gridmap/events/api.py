@@ -310,7 +310,7 @@ class EventDetailView(generics.RetrieveAPIView):
 
 
 class ActionSerializer(serializers.Serializer):
-    action = serializers.ChoiceField(choices=[c for c in Action.choices if c[0] != Action.REPORT])
+    action = serializers.ChoiceField(choices=[c for c in Action.choices if c[0] not in (Action.REPORT, Action.BOUNDARY)])
     note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="", help_text="internal: never shown outside")
     public_note = serializers.CharField(max_length=4000, required=False, allow_blank=True, default="",
                                         help_text="written for the public: shown as Open311 status_notes")

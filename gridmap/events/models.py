@@ -166,7 +166,8 @@ class Satisfaction(models.TextChoices):
 
 class Event(models.Model):
     """An event (事件): something reported at a point, routed to a grid and worked to a close.
-    `grid` and `area` are fixed at report time and kept even when boundaries change later."""
+    `grid` is fixed at report time and kept when boundaries change later; `area` is where it is
+    handled now (a boundary change may move an open one to the new grid, logged on the event)."""
 
     number = models.CharField(_("number (事件编号)"), max_length=32, unique=True)
     client_id = models.UUIDField(_("client id"), unique=True, default=uuid.uuid4, help_text=_("sent by the client; a resend with the same id is the same report"))

@@ -18,7 +18,7 @@ from gridmap.grids.models import Area, Level
 from .calendar import WorkCalendar
 from .models import (CalendarDay, CalendarYear, Category, Department, Duty, Event, HandlingLevel, Leave, Notification,
                      TimeLimit, Urgency)
-from .workflow import SYSTEM, Action, allowed_actions, roles_for
+from .workflow import FINAL_STATES, NOT_TAKEN_UP, SYSTEM, Action, allowed_actions, roles_for
 
 LEVEL_OF_AREA = {HandlingLevel.GRID: Level.GRID, HandlingLevel.COMMUNITY: Level.COMMUNITY,
                  HandlingLevel.STREET: Level.STREET, HandlingLevel.DISTRICT: Level.DISTRICT}
@@ -380,3 +380,27 @@ def open311_events() -> QuerySet[Event]:
         .prefetch_related(Prefetch("photos", queryset=EventPhoto.objects.filter(action__seq=1).order_by("pk"),
                                    to_attr="report_photos"))
     )
+
+
+# --- what a boundary change would do to open events (grids.followers) --------------------------
+
+REDRAW_PREVIEW_SQL = """
+SELECT e.id, e.number, e.status, g.code AS from_code,
+       (SELECT p.code FROM _proposed p WHERE ST_Intersects(p.boundary, e.point) ORDER BY p.code LIMIT 1) AS to_code
+FROM events_event e JOIN grids_area g ON g.id = e.area_id
+WHERE e.area_id = ANY(%s) AND e.level = 'grid' AND NOT e.status = ANY(%s)
+"""
+
+
+def redraw_preview(cur, changed_ids: list[int]) -> dict:
+    """The open grid-level events handled in a changed grid whose point would fall in another
+    grid: counts (from, to) and the list, each with whether the default policy moves it (not yet
+    taken up by a handler) or keeps it with its handler. Reads `_proposed` (grids.selectors.impact)."""
+    cur.execute(REDRAW_PREVIEW_SQL, [changed_ids, list(FINAL_STATES)])
+    rows = [r for r in cur.fetchall() if r[3] != r[4]]
+    counts: dict = {}
+    for _id, _number, _status, from_code, to_code in rows:
+        counts[(from_code, to_code)] = counts.get((from_code, to_code), 0) + 1
+    listed = [{"id": pk, "label": number, "status": status, "from": f, "to": t, "moves": status in NOT_TAKEN_UP}
+              for pk, number, status, f, t in sorted(rows, key=lambda r: r[1])]
+    return {"events": ([(f, t, n) for (f, t), n in sorted(counts.items(), key=str)], listed)}

@@ -8,14 +8,16 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models.expressions import RawSQL
 
 from gridmap.core import clock
+from gridmap.grids.models import Area
 
 from . import notify, selectors
 from .calendar import TZ, WorkCalendar
 from .models import (CalendarDay, CalendarYear, Category, Channel, Event, EventAction, EventCounter, EventPhoto,
                      HandlingLevel, Satisfaction)
-from .workflow import FINAL_STATES, Action, State, transition
+from .workflow import FINAL_STATES, NOT_TAKEN_UP, Action, State, transition
 
 
 class Conflict(Exception):
@@ -367,3 +369,37 @@ def enter_calendar_year(year: int, days, *, source: str = "", user=None, now: dt
     CalendarYear.objects.update_or_create(year=year, defaults={
         "source": source[:200], "entered_by": user, "entered_at": now or clock.now()})
     return {"days": len(days), "replaced": replaced}
+
+
+def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
+    """After a boundary change (inside its transaction, boundaries written and records re-placed):
+    each open grid-level event handled in a changed grid whose point now lies in another grid is
+    moved to that grid and its responsible person, or kept with its handler, by `policy`
+    (grids.followers.POLICIES; default: move those no handler has taken up yet). Both are logged
+    on the event (action "boundary"); the grid it was reported in never changes. Returns
+    {"moved": [numbers], "kept": [numbers]}."""
+    now = clock.now()
+    day = now.astimezone(TZ).date()
+    events = (Event.objects.select_for_update(of=("self",)).select_related("category", "area")
+              .filter(area_id__in=changed_ids, level=HandlingLevel.GRID).exclude(status__in=FINAL_STATES)
+              .annotate(now_in=RawSQL("gridmap_grid_at(events_event.point)", [])).order_by("number"))
+    grids = {a.pk: a for a in Area.objects.filter(pk__in={e.now_in for e in events} - {None})}
+    done = {"moved": [], "kept": []}
+    for event in events:
+        if event.now_in == event.area_id:
+            continue
+        new = grids.get(event.now_in)
+        moves = new is not None and (policy == "move" or (policy == "default" and event.status in NOT_TAKEN_UP))
+        why = f"边界调整 boundary change #{redraw.pk}: {event.area.code} → {new.code if new else '—'}"
+        if moves:
+            event.area = new
+            event.assignee = selectors.responsible_for(new, day)
+            event.version += 1
+            event.save(update_fields=["area", "assignee", "version"])
+            _log(event, Action.BOUNDARY, redraw.author, event.status, note=why + "（已转新网格 moved）",
+                 assignee=event.assignee, at=now)
+            _notify_assignment(event)
+        else:
+            _log(event, Action.BOUNDARY, redraw.author, event.status, note=why + "（留原处理人 kept）", at=now)
+        done["moved" if moves else "kept"].append(event.number)
+    return done

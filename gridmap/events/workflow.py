@@ -42,6 +42,9 @@ class Action(models.TextChoices):
     SUPERVISE = "supervise", _("supervise (督办)")
     REOPEN = "reopen", _("reopen (重新办理)")
     RATE = "rate", _("rate the result (评价)")
+    # logged by a boundary change for each open event of a changed grid, kept with its handler
+    # or moved to the new grid's; in no transition: nobody takes it by hand
+    BOUNDARY = "boundary", _("boundary change (边界调整)")
 
 
 # Who acts at which step. "Handler" roles work the event; "supervisor" roles sit above it.
@@ -105,5 +108,7 @@ def allowed_actions(state: str, roles: set[str]) -> list[str]:
     return [t.action for t in TRANSITIONS if t.state == state and t.roles & roles]
 
 
+# a boundary change moves these to the new grid's people by default: no handler has taken them up
+NOT_TAKEN_UP = {State.REPORTED, State.ACCEPTED, State.ASSIGNED}
 ACTIVE_STATES = {State.ACCEPTED, *OPEN}  # the clock runs (except WAITING) and escalation applies
 FINAL_STATES = {State.REJECTED, State.CLOSED, State.ARCHIVED}

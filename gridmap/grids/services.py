@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.db.models.expressions import RawSQL
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from gridmap.core import clock, geo
 
@@ -288,6 +289,12 @@ def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None, 
     return RegridResult(changed)
 
 
+# What a boundary change moves, by the preview's kinds (selectors.impact, followers).
+MOVED_KINDS = {"buildings": _lazy("buildings"), "dwellings": _lazy("dwellings"), "households": _lazy("households"),
+               "people": _lazy("people"), "organisations": _lazy("organisations"), "facilities": _lazy("facilities"),
+               "events": _lazy("open events")}
+
+
 class BoundaryConflict(Exception):
     """Someone else committed a change to these grids since the editor loaded them."""
 
@@ -329,7 +336,7 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
     stranded = {kind for kind, moves in preview.moves.items() for f, t, n in moves if f in leaving and t is None and n}
     if stranded:
         raise ValidationError(_("%(grids)s still holds %(kinds)s: delete it with a target grid for its contents") % {
-            "grids": ", ".join(leaving), "kinds": ", ".join(sorted(stranded))})
+            "grids": ", ".join(leaving), "kinds": "、".join(str(MOVED_KINDS.get(k, k)) for k in sorted(stranded))})
     redraw = Redraw.objects.create(operation=proposal.operation, author=author, committed_at=now,
                                    effective_from=effective, reason=reason.strip())
     for change in proposal.changes:

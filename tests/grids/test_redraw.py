@@ -10,6 +10,7 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import F
+from django.utils import translation
 
 from gridmap.core import clock
 from gridmap.grids import proposals, selectors, services
@@ -19,6 +20,12 @@ from gridmap.places.models import Building, Dwelling, Facility
 
 from ..conftest import rect
 from ..estate import person
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):  # the tests match the messages' English
+        yield
+
 
 # the tree fixture: community 113.90–114.00 × 22.50–22.60, grid A west of x = 113.95, grid B east
 A_CODE, B_CODE, NEW_CODE = "440305005001001", "440305005001002", "440305005001003"
