@@ -4,6 +4,7 @@ grids as they are now with `drawing`'s exact geometry. The proposal is then chec
 (`check`), previewed (selectors.impact) and committed (services.commit_redraw), all keyed by
 grid code; the versions it started from travel with it so a second editor gets a conflict.
 """
+import math
 import re
 from dataclasses import dataclass, field
 
@@ -15,6 +16,7 @@ from shapely.geometry.base import BaseGeometry
 
 from . import drawing
 from .models import Area, AreaBoundary, GridLayer, Level, Operation
+from .topology import bounds
 
 
 def shape_of(geom: GEOSGeometry | None) -> BaseGeometry | None:
@@ -145,3 +147,85 @@ def delete(grid: Area, target: Area | None = None) -> Proposal:
 
 def _default_name(parent: Area, code: str) -> str:
     return _("%(parent)s grid %(n)s") % {"parent": parent.name, "n": int(code[-3:])}
+
+
+# --- suggestions: grids outside the household bounds, with a split or merge to start from -------
+
+def suggestions(parent: Area, layer: GridLayer) -> list[dict]:
+    """The grids of `parent` outside the household bounds (topology.bounds), each with a proposal
+    to start from: above the upper bound, a split into two of about equal households along a
+    straight line between buildings (never through one); below the lower bound, a merge with the
+    neighbour that gives a total within bounds (else the smallest total). Each entry names the
+    operation as the editor's API takes it, so the user can preview, accept or edit it."""
+    from . import selectors
+
+    sheet = selectors.sheet(parent, layer)
+    low, high = bounds()["households"]
+    grids = {g.code: g for g in Area.objects.filter(parent=parent, layer=layer, level=Level.GRID, retired_at__isnull=True)}
+    counts = {code: sheet.households(shape_of(g.boundary)) for code, g in grids.items()}
+    found = []
+    for code, g in sorted(grids.items()):
+        n = counts[code]
+        if n > high:
+            line = _balanced_line(sheet, shape_of(g.boundary))
+            if line is None:
+                found.append({"grid": code, "households": n, "kind": "split", "operation": None,
+                              "note": _("no straight line between buildings halves it; draw one by hand")})
+                continue
+            p = split(g, line)
+            found.append({"grid": code, "households": n, "kind": "split",
+                          "operation": {"operation": "split", "grid": g.pk, "line": shapely.geometry.mapping(line)},
+                          "households_after": [sheet.households(c.shape) for c in p.changes]})
+        elif n < low:
+            near = [nb for nb in neighbours(g) if nb.parent_id == parent.pk and shapely.length(
+                shapely.intersection(shape_of(nb.boundary).boundary, shape_of(g.boundary).boundary)) > 0]
+            if not near:
+                continue
+            fits = [nb for nb in near if low <= n + counts.get(nb.code, 0) <= high]
+            best = min(fits or near, key=lambda nb: abs(n + counts.get(nb.code, 0) - (low + high) / 2) if fits
+                       else n + counts.get(nb.code, 0))
+            keep = best if counts.get(best.code, 0) >= n else g
+            found.append({"grid": code, "households": n, "kind": "merge",
+                          "operation": {"operation": "merge", "grids": [g.pk, best.pk], "keep": keep.pk},
+                          "households_after": [n + counts.get(best.code, 0)]})
+    return found
+
+
+def _balanced_line(sheet, grid: BaseGeometry) -> BaseGeometry | None:
+    """A straight line across `grid`, square to its long axis, with about half its households on
+    each side and through no building: the gaps between consecutive buildings along the axis are
+    tried from the one nearest the half-way count outwards."""
+    inside = [b for b in sheet.buildings_in(grid) if b.households]
+    if len(inside) < 2:
+        return None
+    rect = grid.minimum_rotated_rectangle
+    xy = list(rect.exterior.coords)[:4]
+    lat_scale = math.cos(math.radians(grid.centroid.y))
+    sides = [((xy[i + 1][0] - xy[i][0]) * lat_scale, xy[i + 1][1] - xy[i][1]) for i in range(2)]
+    ux, uy = max(sides, key=lambda v: math.hypot(*v))
+    length = math.hypot(ux, uy)
+    ux, uy = ux / length, uy / length  # the long axis, in "metric-ish" degrees
+
+    def along(p):
+        return p.x * lat_scale * ux + p.y * uy
+
+    ordered = sorted(inside, key=lambda b: along(b.point))
+    total = sum(b.households for b in ordered)
+    cum, gaps = 0, []
+    for a, b in zip(ordered, ordered[1:]):
+        cum += a.households
+        gaps.append((abs(cum - total / 2), (along(a.point) + along(b.point)) / 2))
+    c, reach = grid.centroid, 2 * length + 1
+    base = along(c)
+    for _off, t in sorted(gaps):
+        # the point on the axis through the centroid at position t, and the line square to the axis there
+        px, py = c.x + (t - base) * ux / lat_scale, c.y + (t - base) * uy
+        line = shapely.LineString([(px - uy * reach / lat_scale, py + ux * reach), (px + uy * reach / lat_scale, py - ux * reach)])
+        if sheet.crossed_buildings(line.intersection(grid.buffer(1e-6))):
+            continue
+        try:
+            drawing.split_by_line(grid, line)
+        except ValidationError:
+            continue
+        return line
+    return None
