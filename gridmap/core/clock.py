@@ -18,3 +18,8 @@ def now() -> dt.datetime:
 def today() -> dt.date:
     """Today's date in the configured time zone (Asia/Shanghai)."""
     return timezone.localdate(now())
+
+
+def end_of_day(day: dt.date) -> dt.datetime:
+    """The last moment of `day` in the configured time zone ("as of 3 March": that evening)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.max))

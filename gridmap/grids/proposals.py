@@ -31,6 +31,7 @@ class Change:
     shape: BaseGeometry | None
     grid: Area | None = None
     name: str = ""
+    parent: Area | None = None  # a new grid's, when not the proposal's (an imported set spans several)
 
 
 @dataclass
@@ -49,6 +50,21 @@ class Proposal:
     @property
     def grids(self) -> list[Area]:
         return [c.grid for c in self.changes if c.grid is not None]
+
+    def groups(self) -> list[tuple[Area, dict]]:
+        """The changes by the parent they are checked under: [(parent, {code: shape})]."""
+        out: dict = {}
+        for c in self.changes:
+            parent = c.parent or (c.grid.parent if c.grid else self.parent)
+            out.setdefault(parent.pk, (parent, {}))[1][c.code] = c.shape
+        return list(out.values())
+
+    def check(self, *, fresh: bool = False) -> list:
+        """The topology findings of every change, each group against its parent's sheet."""
+        from . import selectors
+
+        return [f for parent, shapes in self.groups()
+                for f in selectors.sheet(parent, self.layer, fresh=fresh).check(shapes)]
 
     def extent(self) -> BaseGeometry:
         """Where records may move: the old and new shapes of every grid in the proposal."""
@@ -229,3 +245,69 @@ def _balanced_line(sheet, grid: BaseGeometry) -> BaseGeometry | None:
             continue
         return line
     return None
+
+
+# --- a whole boundary set, imported as one change --------------------------------------------
+
+def import_set(layer: GridLayer, features: list[tuple[str, str, BaseGeometry]]) -> Proposal:
+    """A new set of grids for `layer` from a file, as one proposal: each feature (code, name,
+    shape) is matched to a current grid by code, else by the largest overlap (at least half of
+    the smaller of the two), and keeps that grid's identity; a feature matching none is a new
+    grid under the area of the level above that it overlaps most (its code if given and free,
+    else the next under that area); a current grid of the parents the set covers that no feature
+    matches retires. Features equal to their grid's current shape change nothing."""
+    current = {g.code: g for g in Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True)
+               .select_related("parent")}
+    codes = list(current)
+    shapes = {code: drawing.exact(shape_of(g.boundary)) for code, g in current.items()}
+    tree = shapely.STRtree([shapes[c] for c in codes])
+    matched, changes, new = {}, [], []
+    for row, (code, name, shape) in enumerate(features, start=1):
+        shape = drawing.exact(shape)
+        grid = current.get(code) if code else None
+        if grid is None:
+            near = [codes[j] for j in tree.query(shape, predicate="intersects") if codes[j] not in matched]
+            overlap = {c: shapely.intersection(shape, shapes[c]).area for c in near}
+            best = max(overlap, key=overlap.get, default=None)
+            if best is not None and overlap[best] >= 0.5 * min(shape.area, shapes[best].area):
+                grid = current[best]
+        if grid is not None:
+            if grid.code in matched:
+                raise ValidationError(_("rows %(a)s and %(b)s both match grid %(grid)s") % {
+                    "a": matched[grid.code], "b": row, "grid": grid.code})
+            matched[grid.code] = row
+            if not shape.equals(shapes[grid.code]):
+                changes.append(Change(grid.code, shape, grid))
+            continue
+        new.append((row, code, name, shape, _parent_of(shape, row)))
+    by_parent: dict = {}
+    for row, code, name, shape, parent in new:
+        by_parent.setdefault(parent.pk, []).append((row, code, name, shape, parent))
+    taken = set(Area.objects.filter(code__in=[n[1] for n in new if n[1]]).values_list("code", flat=True))
+    for entries in by_parent.values():
+        parent = entries[0][4]
+        fresh = iter(next_codes(parent, len(entries)))
+        for row, code, name, shape, _p in entries:
+            code = code if code and code not in taken and len(code) <= 32 else next(fresh)
+            taken.add(code)
+            changes.append(Change(code, shape, name=name or _default_name(parent, code), parent=parent))
+    parents = {c.parent.pk for c in changes if c.parent} | {current[c].parent_id for c in matched}
+    changes += [Change(code, None, g) for code, g in sorted(current.items()) if g.parent_id in parents and code not in matched]
+    if not changes:
+        raise ValidationError(_("the file matches the current grids exactly: nothing to change"))
+    roots = Area.objects.filter(pk__in=parents)
+    common = min((r.path for r in roots), key=len)
+    while not all(r.path.startswith(common) for r in roots):
+        common = common[:common.rstrip("/").rfind("/") + 1]
+    root = Area.objects.get(path=common)
+    return _proposal(Operation.IMPORT, root, layer, changes)
+
+
+def _parent_of(shape: BaseGeometry, row: int) -> Area:
+    """The area of the level above grids that a new grid overlaps most."""
+    geom = GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=4326)
+    candidates = Area.objects.filter(level=Level.COMMUNITY, retired_at__isnull=True, boundary__intersects=geom)
+    best = max(candidates, key=lambda a: shapely.intersection(shape, shape_of(a.boundary)).area, default=None)
+    if best is None:
+        raise ValidationError(_("row %(row)s lies in no community") % {"row": row})
+    return best

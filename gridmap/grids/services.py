@@ -322,7 +322,7 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
     stale = selectors.changed_since(proposal.base_versions)
     if stale:
         raise BoundaryConflict(stale)
-    topology.refuse_on_errors(selectors.sheet(proposal.parent, proposal.layer, fresh=True).check(proposal.shapes))
+    topology.refuse_on_errors(proposal.check(fresh=True))
     now = clock.now()
     effective = effective_from or now
     if effective > now:
@@ -343,7 +343,8 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
         geom = None if change.shape is None else as_multipolygon(GEOSGeometry(memoryview(shapely.to_wkb(change.shape)), srid=4326))
         area = locked.get(change.grid.pk) if change.grid else None
         if area is None:
-            area = Area(code=change.code, name=change.name, level=Level.GRID, parent=proposal.parent, layer=proposal.layer)
+            area = Area(code=change.code, name=change.name, level=Level.GRID, parent=change.parent or proposal.parent,
+                        layer=proposal.layer)
             area.full_clean(exclude=["path", "boundary"])
             area.save()
         _new_version(area, geom, effective, author=author, reason=reason.strip(), redraw=redraw)

@@ -5,11 +5,18 @@ import math
 import pytest
 import shapely
 from django.core.exceptions import ValidationError
+from django.utils import translation
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gridmap.grids import drawing
 from gridmap.grids.topology import Building, Sheet, area_m2
+
+@pytest.fixture(autouse=True)
+def _english():
+    with translation.override("en"):  # the tests match the messages' English
+        yield
+
 
 # a community of about 1.1 km × 1.1 km in Shenzhen
 W, S, E, N = 114.05, 22.55, 114.06, 22.56
