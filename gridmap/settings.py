@@ -151,6 +151,7 @@ INSTALLED_APPS = [
     "gridmap.places",
     "gridmap.people",
     "gridmap.events",
+    "gridmap.map",
     "gridmap.demo",
 ]
 

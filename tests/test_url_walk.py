@@ -180,7 +180,7 @@ def fillings(route, name, pattern, world) -> list[dict] | None:
         "open311:media": {"pk": world["photo"].pk if world["photo"] else 1},
         "grids:editor-history": {"grid": world["tree"]["b"].pk},
     }
-    if name == "grids:map-building-tile":
+    if name == "map:building-tile":
         base = [b_tile(world, z) for z in (15, 16, 17)]
     elif name in by_name:
         base = [by_name[name]]

@@ -2,6 +2,7 @@
 
 The geometry is written by ST_AsGeoJSON and the collection assembled by json_agg, so a map
 layer costs one round trip and no Python work per row (no GEOS objects, no json.loads).
+`geojson_view` serves such a text as a GET endpoint (the map's layers, the events layer).
 """
 import re
 
@@ -9,9 +10,14 @@ from django.contrib.gis.db.models.functions import AsGeoJSON
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import F, QuerySet
+from django.views.decorators.gzip import gzip_page
+from drf_spectacular.utils import extend_schema
+from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.renderers import JSONRenderer
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 EMPTY = '{"type": "FeatureCollection", "features": []}'
+GEOJSON = "application/geo+json"
 
 
 def feature_collection(qs: QuerySet, geometry: str, properties: dict, precision: int = 6) -> str:
@@ -44,3 +50,30 @@ def feature_collection(qs: QuerySet, geometry: str, properties: dict, precision:
     with connections[qs.db].cursor() as cur:
         cur.execute(outer, params)
         return cur.fetchone()[0]
+
+
+class GeoJSONRenderer(JSONRenderer):
+    """Lets clients ask for application/geo+json (errors are plain JSON bodies either way)."""
+
+    media_type = GEOJSON
+
+
+RENDERERS = [GeoJSONRenderer, JSONRenderer]
+# The OpenAPI response of a map layer: a GeoJSON FeatureCollection (RFC 7946).
+FEATURE_COLLECTION = {
+    "type": "object", "required": ["type", "features"],
+    "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
+                   "features": {"type": "array", "items": {
+                       "type": "object", "required": ["type", "geometry", "properties"],
+                       "properties": {"type": {"type": "string", "enum": ["Feature"]},
+                                      "geometry": {"type": "object", "nullable": True},
+                                      "properties": {"type": "object", "nullable": True}}}}},
+}
+
+
+def geojson_view(view):
+    """A GET map layer answering GeoJSON text: DRF's login check and JSON errors,
+    application/geo+json for clients that ask for it, gzip for those that take it (map layers are
+    large, carry no secrets and often go to phones; not site-wide, which would expose the HTML
+    pages' CSRF tokens to BREACH)."""
+    return gzip_page(extend_schema(responses={200: FEATURE_COLLECTION})(api_view(["GET"])(renderer_classes(RENDERERS)(view))))

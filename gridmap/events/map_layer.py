@@ -32,8 +32,7 @@ from rest_framework.exceptions import ValidationError
 
 from gridmap.core import clock
 from gridmap.core.bbox import parse_bbox
-from gridmap.core.geojson import feature_collection
-from gridmap.grids.api import GEOJSON, geojson_view
+from gridmap.core.geojson import GEOJSON, feature_collection, geojson_view
 
 from . import selectors
 from .calendar import TZ

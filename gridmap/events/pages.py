@@ -29,7 +29,7 @@ def category_tree():
 def patrol(request):
     leaflet = settings.LEAFLET_CONFIG
     config = {
-        "api": {"report": reverse("events:report"), "areas": reverse("grids:map-areas")},
+        "api": {"report": reverse("events:report"), "areas": reverse("map:areas")},
         "center": leaflet["DEFAULT_CENTER"],
         "extent": grid_selectors.visible_extent(request.user),
         "zoom": 17,

@@ -1,153 +1,25 @@
-"""Map layers as GeoJSON (login required, scoped to the caller). Thin: parsing here, queries
-in the selectors, the JSON text itself written by PostGIS."""
+"""The boundary editor's API (login required, scoped to the caller): the sheet a drawing is made
+on, checks while drawing, the impact preview, the commit and a grid's history. Thin: parsing and
+scoping here, the proposal in proposals.py, the checks in topology.py, the write in services.py."""
 
 import datetime as dt
 
 import shapely
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import HttpResponse, JsonResponse
-from django.utils.cache import patch_vary_headers
-from django.views.decorators.gzip import gzip_page
-from django.views.decorators.http import require_GET
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import api_view, renderer_classes
+from rest_framework.decorators import api_view
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from gridmap.core import geo
 
-from gridmap.core.bbox import parse_bbox
-from gridmap.places import selectors as place_selectors
-
 from . import proposals, selectors, services
 from .followers import POLICIES
-from .models import Area, GridLayer, Level, Operation
+from .models import Area, GridLayer, Operation
 from .topology import invalid_spot
-from .patch import OVERVIEW_OUTLINE, area_overview
 
-GEOJSON = "application/geo+json"
-
-
-class GeoJSONRenderer(JSONRenderer):
-    """Lets clients ask for application/geo+json (errors are plain JSON bodies either way)."""
-
-    media_type = GEOJSON
-
-
-RENDERERS = [GeoJSONRenderer, JSONRenderer]
-# The OpenAPI response of a map layer: a GeoJSON FeatureCollection (RFC 7946).
-FEATURE_COLLECTION = {
-    "type": "object", "required": ["type", "features"],
-    "properties": {"type": {"type": "string", "enum": ["FeatureCollection"]},
-                   "features": {"type": "array", "items": {
-                       "type": "object", "required": ["type", "geometry", "properties"],
-                       "properties": {"type": {"type": "string", "enum": ["Feature"]},
-                                      "geometry": {"type": "object", "nullable": True},
-                                      "properties": {"type": "object", "nullable": True}}}}},
-}
-
-
-def geojson_view(view):
-    """A GET map layer answering GeoJSON text: DRF's login check and JSON errors,
-    application/geo+json for clients that ask for it, gzip for those that take it (map layers are
-    large, carry no secrets and often go to phones; not site-wide, which would expose the HTML
-    pages' CSRF tokens to BREACH)."""
-    return gzip_page(extend_schema(responses={200: FEATURE_COLLECTION})(api_view(["GET"])(renderer_classes(RENDERERS)(view))))
-
-
-# A box wider or taller than this is refused (≈ 15 km): the map itself takes buildings as tiles.
-MAX_BBOX_DEGREES = 0.15
-MVT = "application/vnd.mapbox-vector-tile"
-# Building tiles exist for these zooms; the map draws z16 tiles when zoomed in further.
-BUILDING_TILE_ZOOMS = range(14, 17)
-
-
-@geojson_view
-def areas(request):
-    """GET ?level=district|street|community|grid[&layer=code] → the visible areas of that level.
-    GET ?level=district|street|community&overview=1 → the same areas for the low zooms: simplified
-    outlines, each with its counts, a label point and its bbox (grids.patch.area_overview)."""
-    level = request.query_params.get("level", Level.GRID)
-    if level not in Level.values:
-        raise ValidationError({"level": f"one of {', '.join(Level.values)}"})
-    if request.query_params.get("overview") in ("1", "true"):
-        if level not in OVERVIEW_OUTLINE:
-            raise ValidationError({"overview": f"for the levels {', '.join(OVERVIEW_OUTLINE)} only"})
-        return HttpResponse(area_overview(request.user, level), content_type=GEOJSON)
-    body = selectors.area_layer(request.user, level, request.query_params.get("layer") or None)
-    return HttpResponse(body, content_type=GEOJSON)
-
-
-@geojson_view
-def buildings(request):
-    """GET ?bbox=w,s,e,n → the visible building footprints in the box."""
-    bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
-    return HttpResponse(place_selectors.building_layer(request.user, bbox), content_type=GEOJSON)
-
-
-@gzip_page
-@require_GET
-def building_tile(request, z: int, x: int, y: int):
-    """GET /api/map/buildings/{z}/{x}/{y}.mvt → the visible buildings of that web-mercator tile
-    as a Mapbox Vector Tile (layer "buildings", footprints unclipped; see
-    places.selectors.building_tile). A plain view: tiles come by the dozen, and the framework's
-    negotiation would cost more than some tiles' query. Private to the caller (scoped), cached
-    by their browser for a minute."""
-    if not request.user.is_authenticated:
-        return JsonResponse({"detail": "Authentication credentials were not provided."}, status=403)
-    if z not in BUILDING_TILE_ZOOMS or not (0 <= x < 2 ** z and 0 <= y < 2 ** z):
-        return JsonResponse({"tile": f"zoom {BUILDING_TILE_ZOOMS[0]}–{BUILDING_TILE_ZOOMS[-1]} and 0 ≤ x, y < 2^zoom;"
-                                     f" got {z}/{x}/{y}"}, status=400, json_dumps_params={"ensure_ascii": False})
-    response = HttpResponse(place_selectors.building_tile(request.user, z, x, y), content_type=MVT)
-    response["Cache-Control"] = "private, max-age=60"
-    patch_vary_headers(response, ["Cookie"])  # another login in the same browser gets its own tiles
-    return response
-
-
-@geojson_view
-def facilities(request):
-    """GET ?bbox=w,s,e,n → the visible facilities (部件) in the box (same bbox rules as buildings)."""
-    bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
-    return HttpResponse(place_selectors.facility_layer(request.user, bbox), content_type=GEOJSON)
-
-
-@geojson_view
-def organisations(request):
-    """GET ?bbox=w,s,e,n → the visible organisations (单位) in the box (same bbox rules as buildings)."""
-    bbox = parse_bbox(request.query_params.get("bbox"), MAX_BBOX_DEGREES)
-    return HttpResponse(place_selectors.organisation_layer(request.user, bbox), content_type=GEOJSON)
-
-
-# --- search and "my patch" (gridmap/grids/search.py, patch.py) -----------------------------------
-
-@extend_schema(responses={200: OpenApiTypes.OBJECT})  # a JSON object; its shape is the selector's
-@api_view(["GET"])
-def search(request):
-    """GET ?q=… → at most 20 areas, buildings, people, organisations and events in the caller's
-    area, grouped by kind, each with where to fly and what to open (see grids/search.py)."""
-    from rest_framework.response import Response
-
-    from .search import search as run_search
-
-    return Response(run_search(request.user, request.query_params.get("q")))
-
-
-@extend_schema(responses={200: OpenApiTypes.OBJECT})  # a JSON object; its shape is the selector's
-@api_view(["GET"])
-def patch(request):
-    """GET → the caller's patch (grid, area or whole district) with its counts, unread messages
-    and due list (see grids/patch.py)."""
-    from rest_framework.response import Response
-
-    from .patch import patch_summary
-
-    return Response(patch_summary(request.user))
-
-
-# --- the boundary editor (grids/proposals.py, topology.py, services.commit_redraw) ---------------
 
 class OperationSerializer(serializers.Serializer):
     """One editor operation. draw: parent, layer, shape[, name]; reshape: grid, shape; split: grid,

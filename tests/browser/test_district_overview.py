@@ -4,7 +4,7 @@ one flies there and its grids are drawn, the other district out of view. Screens
 tests/artifacts/."""
 import pytest
 
-from ..grids.far_districts import far_districts  # noqa: F401 (fixture)
+from ..map.far_districts import far_districts  # noqa: F401 (fixture)
 from .helpers import login
 
 pytestmark = pytest.mark.usefixtures("transactional_db")

@@ -4,7 +4,7 @@ a popup naming layer and leader, and gone when switched off. Screenshot in tests
 import pytest
 
 from gridmap.core.models import Role
-from gridmap.grids.selectors import LAYER_COLOURS
+from gridmap.map.selectors import LAYER_COLOURS
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

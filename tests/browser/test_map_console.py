@@ -4,7 +4,7 @@ error, for the centre (two districts far apart: the overview and picker load too
 leader. The browser's own /favicon.ico probe counts: it used to 404 on the admin's login page."""
 import pytest
 
-from ..grids.far_districts import far_districts  # noqa: F401 (fixture)
+from ..map.far_districts import far_districts  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.usefixtures("transactional_db")
 

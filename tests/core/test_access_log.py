@@ -15,7 +15,7 @@ from gridmap.core.models import AccessLog, Role
 
 PERSONS = reverse("admin:people_person_changelist")
 LOGS = reverse("admin:core_accesslog_changelist")
-SEARCH = reverse("grids:search")
+SEARCH = reverse("map:search")
 IP = "203.0.113.7"
 
 

@@ -23,7 +23,7 @@ from gridmap.places.models import RentedDwelling
 from tests.core.test_production_settings import ROOT, clean_env
 
 PERSONS = reverse("admin:people_person_changelist")
-SEARCH = reverse("grids:search")
+SEARCH = reverse("map:search")
 REPORTER_PHONE = "13700001234"
 
 

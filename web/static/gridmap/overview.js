@@ -2,7 +2,7 @@
 // whose districts lie far apart lands at country scale — each visible district, and at medium
 // zoom each street, is drawn as a simplified outline labelled with its name and counts (grids,
 // households, residents, open events and the overdue among them), from
-// /api/map/areas/?level=<level>&overview=1 (scoped on the server, see grids.patch.area_overview).
+// /api/map/areas/?level=<level>&overview=1 (scoped on the server, see map.patch.area_overview).
 // map.js decides per zoom which level is shown (OVERVIEW_ZOOM, next to the labels' LABEL_ZOOM) and
 // hides that level's own labels meanwhile. A click on an outline or its label flies there; the
 // district picker (选择区县), shown when more than one district is visible, lists them with their

@@ -10,8 +10,8 @@ from gridmap.places.models import Building
 
 from ..conftest import rect
 
-AREAS = reverse("grids:map-areas")
-BUILDINGS = reverse("grids:map-buildings")
+AREAS = reverse("map:areas")
+BUILDINGS = reverse("map:buildings")
 VIEW = "113.90,22.50,114.00,22.60"
 
 

@@ -16,6 +16,8 @@ and buildings are too small to draw.
 """
 import datetime as dt
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
 from django.db.models import Count, DateTimeField, DurationField, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -25,9 +27,13 @@ from django.utils.translation import pgettext
 from gridmap.core import clock
 from gridmap.core.geojson import EMPTY
 from gridmap.core.scoping import scope
-
-from .models import Level
-from .selectors import visible_areas, visible_extent
+from gridmap.events.models import Event
+from gridmap.events.selectors import unread_count, visible_events, with_clock
+from gridmap.events.workflow import FINAL_STATES, State
+from gridmap.grids.models import Level
+from gridmap.grids.selectors import visible_areas, visible_extent
+from gridmap.people.models import ResidenceType, SpecialGroupRecord, Visit
+from gridmap.people.selectors import households, persons, special_group_records
 
 DUE_LIST = 10
 
@@ -44,9 +50,6 @@ def patch_area(user) -> dict:
 
 
 def people_counts(user) -> dict:
-    from gridmap.people.models import ResidenceType
-    from gridmap.people.selectors import households, persons
-
     counts = persons(user).aggregate(
         total=Count("id"),
         **{t: Count("id", filter=Q(residence_type=t)) for t in ResidenceType.values},
@@ -55,9 +58,6 @@ def people_counts(user) -> dict:
 
 
 def event_counts(user, now: dt.datetime) -> dict:
-    from gridmap.events.selectors import visible_events, with_clock
-    from gridmap.events.workflow import FINAL_STATES
-
     open_events = with_clock(visible_events(user).exclude(status__in=FINAL_STATES), now)
     counts = open_events.aggregate(
         open=Count("id"), **{c: Count("id", filter=Q(clock=c)) for c in ("green", "yellow", "red")})
@@ -66,9 +66,6 @@ def event_counts(user, now: dt.datetime) -> dict:
 
 def special_records_to_visit(user):
     """The special-group records whose visits count for `user` (see the module's note)."""
-    from gridmap.people.models import SpecialGroupRecord
-    from gridmap.people.selectors import special_group_records
-
     if user.sees_sensitive:
         return special_group_records(user), "area"
     mine = scope(SpecialGroupRecord.objects.filter(responsible=user, sealed=False), user, grid="person__grid", location=None)
@@ -76,8 +73,6 @@ def special_records_to_visit(user):
 
 
 def visits_due(user, now: dt.datetime) -> dict:
-    from gridmap.people.models import Visit
-
     records, basis = special_records_to_visit(user)
     today = timezone.localdate(now)
     last = Visit.objects.filter(person=OuterRef("person")).order_by("-visited_at").values("visited_at")[:1]
@@ -93,10 +88,6 @@ def visits_due(user, now: dt.datetime) -> dict:
 
 
 def due_list(user, now: dt.datetime, limit: int = DUE_LIST) -> dict:
-    from gridmap.events.models import Event
-    from gridmap.events.selectors import with_clock
-    from gridmap.events.workflow import FINAL_STATES, State
-
     mine = with_clock(Event.objects.filter(assignee=user).exclude(status__in=FINAL_STATES), now)
     states = dict(State.choices)
     rows = list(
@@ -118,8 +109,6 @@ def due_list(user, now: dt.datetime, limit: int = DUE_LIST) -> dict:
 
 def patch_summary(user, now: dt.datetime | None = None) -> dict:
     """The card's content: the area, its counts, the caller's unread count and due list."""
-    from gridmap.events.selectors import unread_count
-
     now = now or clock.now()
     return {
         "area": patch_area(user),
@@ -140,8 +129,6 @@ OVERVIEW_COUNTS = ("grids", "households", "people", "events", "overdue")
 
 def _sql(qs):
     """(sql, params) of a queryset, or None when it is empty by construction (scope() → none())."""
-    from django.core.exceptions import EmptyResultSet
-
     try:
         return qs.query.sql_with_params()
     except EmptyResultSet:
@@ -152,10 +139,6 @@ def overview_counts(user, now: dt.datetime) -> dict:
     """Per kind, a scoped queryset of (grid id, count) rows: primary-layer grids, households,
     people, open events and the overdue among them (an event by its grid, else its handling
     area). Records outside every grid count nowhere."""
-    from gridmap.events.selectors import visible_events, with_clock
-    from gridmap.events.workflow import FINAL_STATES
-    from gridmap.people.selectors import households, persons
-
     def per_grid(qs, at="grid_id"):
         return qs.order_by().annotate(gm_at=F(at)).filter(gm_at__isnull=False).values("gm_at").annotate(gm_n=Count("id")).values_list("gm_at", "gm_n")
 
@@ -176,8 +159,6 @@ def area_overview(user, level: str, now: dt.datetime | None = None) -> str:
     (OVERVIEW_COUNTS, the caller's scoped records below it), a label point inside it and its
     bounding box [w, s, e, n]. One statement: each kind is counted per grid first, and the few
     hundred grid rows are then added up per area by path prefix."""
-    from django.db import connection
-
     areas = _sql(visible_areas(user).filter(level=level, boundary__isnull=False).order_by().values("id"))
     if areas is None:
         return EMPTY

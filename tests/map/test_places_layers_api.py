@@ -8,8 +8,8 @@ from django.urls import reverse
 from gridmap.core.models import Role
 from gridmap.places.models import Facility, Organisation
 
-FACILITIES = reverse("grids:map-facilities")
-ORGANISATIONS = reverse("grids:map-organisations")
+FACILITIES = reverse("map:facilities")
+ORGANISATIONS = reverse("map:organisations")
 VIEW = "113.90,22.50,114.00,22.60"
 
 

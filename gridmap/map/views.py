@@ -1,4 +1,4 @@
-"""The map page (首页地图): server-rendered shell; the layers come from gridmap.grids.api."""
+"""The map page (首页地图): server-rendered shell; the layers come from gridmap.map.api."""
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -8,12 +8,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
 from gridmap.events import map_layer as event_map_layer
+from gridmap.grids.selectors import visible_extent
 from gridmap.places.models import BuildingUse, FacilityStatus, FacilityType, OrganisationType, RiskLevel
 
 from . import selectors
+from .api import BUILDING_TILE_ZOOMS, MAX_BBOX_DEGREES
 from .patch import page_text as patch_text
 from .search import page_text as search_text
-from .api import BUILDING_TILE_ZOOMS, MAX_BBOX_DEGREES
 
 BUILDINGS_MIN_ZOOM = 15
 PLACES_MIN_ZOOM = 16  # facilities and organisations (places_layers.js)
@@ -42,18 +43,18 @@ def home(request):
     leaflet = settings.LEAFLET_CONFIG
     config = {
         "api": {
-            "areas": reverse("grids:map-areas"),
-            "buildingTiles": reverse("grids:map-building-tile", args=[0, 0, 0]).replace("0/0/0.mvt", "{z}/{x}/{y}.mvt"),
-            "facilities": reverse("grids:map-facilities"), "organisations": reverse("grids:map-organisations"),
+            "areas": reverse("map:areas"),
+            "buildingTiles": reverse("map:building-tile", args=[0, 0, 0]).replace("0/0/0.mvt", "{z}/{x}/{y}.mvt"),
+            "facilities": reverse("map:facilities"), "organisations": reverse("map:organisations"),
             # "{id}" is filled in by the page (floors.js)
             "buildingFloors": reverse("places:building-floors", args=[0]).replace("/0/", "/{id}/"),
             "dwelling": reverse("places:dwelling", args=[0]).replace("/0/", "/{id}/"),
             "person": reverse("people:person", args=[0]).replace("/0/", "/{id}/"),
-            "search": reverse("grids:search"), "patch": reverse("grids:patch"),  # search.js, patch.js
+            "search": reverse("map:search"), "patch": reverse("map:patch"),  # search.js, patch.js
             "inbox": reverse("event_pages:inbox"),
         },
         "pages": {"person": reverse("people:person-page", args=[0]).replace("/0/", "/{id}/")},  # a record's own page (floors.js)
-        "extent": selectors.visible_extent(user),
+        "extent": visible_extent(user),
         "center": leaflet["DEFAULT_CENTER"],
         "zoom": leaflet["DEFAULT_ZOOM"],
         "minZoom": leaflet["MIN_ZOOM"],

@@ -20,8 +20,8 @@ from gridmap.places.models import Building, Organisation
 
 from ..conftest import rect
 
-SEARCH = reverse("grids:search")
-PATCH = reverse("grids:patch")
+SEARCH = reverse("map:search")
+PATCH = reverse("map:patch")
 
 
 def search(client, user, q):

@@ -38,8 +38,14 @@ from gridmap.core.geo import gcj02_to_wgs84
 from gridmap.core.scoping import mask_id_number, scope
 from gridmap.core.services import log_sensitive_views
 from gridmap.core.validators import validate_no_control_characters
-
-from .selectors import grid_at, visible_areas
+from gridmap.events.selectors import visible_events
+from gridmap.events.workflow import State
+from gridmap.grids.models import Level
+from gridmap.grids.selectors import grid_at, visible_areas
+from gridmap.people.models import Person
+from gridmap.people.selectors import persons
+from gridmap.places.models import Organisation
+from gridmap.places.selectors import buildings
 
 MAX_RESULTS = 20
 MAX_QUERY = 64
@@ -129,8 +135,6 @@ def find_areas(user, q: str) -> list[dict]:
         .order_by("exact", Length("name"), "code")
         .values("id", "code", "name", "level", "env")[:MAX_RESULTS]
     )
-    from .models import Level
-
     levels = dict(Level.choices)
     return [
         {"kind": "area", "id": a["id"], "label": a["name"], "sublabel": f"{levels.get(a['level'], a['level'])} · {a['code']}",
@@ -140,8 +144,6 @@ def find_areas(user, q: str) -> list[dict]:
 
 
 def find_buildings(user, q: str) -> list[dict]:
-    from gridmap.places.selectors import buildings
-
     qs = (
         buildings(user)
         .filter(Q(code__startswith=q) | Q(name__icontains=q) | Q(address__icontains=q))
@@ -159,9 +161,6 @@ def find_buildings(user, q: str) -> list[dict]:
 
 def find_persons(user, q: str) -> list[dict]:
     """By the whole resident ID (exact), else by name prefix. Never by a part of an ID number."""
-    from gridmap.people.models import Person
-    from gridmap.people.selectors import persons
-
     by_id = RESIDENT_ID.fullmatch(q) is not None
     if by_id:
         match = matches(Person, "id_number", q)
@@ -195,8 +194,6 @@ def find_persons(user, q: str) -> list[dict]:
 
 
 def find_organisations(user, q: str) -> list[dict]:
-    from gridmap.places.models import Organisation
-
     match = Q(name__icontains=q)
     if CREDIT_CODE.fullmatch(q):
         match |= Q(credit_code=q.upper())
@@ -217,8 +214,6 @@ def find_organisations(user, q: str) -> list[dict]:
 
 def find_events(user, q: str) -> list[dict]:
     """By event number: exact, or a prefix of at least 6 characters (the date part)."""
-    from gridmap.events.selectors import visible_events
-
     number = q.upper()
     if len(number) < 6 or " " in number:
         return []
@@ -229,8 +224,6 @@ def find_events(user, q: str) -> list[dict]:
         .order_by("exact", "-number")
         .values("id", "number", "address", "status", "category__name", "point")[:MAX_RESULTS]
     )
-    from gridmap.events.workflow import State
-
     states = dict(State.choices)
     return [
         {"kind": "event", "id": e["id"], "label": e["number"],

@@ -9,7 +9,7 @@ from gridmap.grids.models import Area
 
 from .far_districts import BEIJING, far_districts  # noqa: F401 (fixture)
 
-AREAS = reverse("grids:map-areas")
+AREAS = reverse("map:areas")
 NANSHAN = {"grids": 2, "households": 1, "people": 2, "events": 1, "overdue": 0}
 DONGCHENG = {"grids": 2, "households": 2, "people": 4, "events": 2, "overdue": 0}
 

@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gridmap.core.geo import gcj02_to_wgs84, wgs84_to_gcj02
-from gridmap.grids import search as search_module
-from gridmap.grids.search import parse_coordinates
+from gridmap.map import search as search_module
+from gridmap.map.search import parse_coordinates
 
-SEARCH = reverse("grids:search")
+SEARCH = reverse("map:search")
 HYPO = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 

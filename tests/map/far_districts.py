@@ -1,7 +1,7 @@
 """Two districts thousands of km apart under one centre: the `tree` of tests/conftest.py (南山区,
 Shenzhen, grids A and B) and 东城区 in Beijing with one street, one community and two grids; some
 residents and open events in each, and area staff for each district. Used by the map overview's
-API test (tests/grids/test_map_overview.py) and browser test (tests/browser/test_district_overview.py)."""
+API test (tests/map/test_map_overview.py) and browser test (tests/browser/test_district_overview.py)."""
 import pytest
 
 from gridmap.core.models import Role
