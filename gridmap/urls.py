@@ -18,8 +18,7 @@ urlpatterns = [
     path("", include("gridmap.events.urls")),  # REST API under /api/
     path("", include("gridmap.events.page_urls")),  # patrol page, inbox
     path("open311/v2/", include("gridmap.events.open311_urls")),
-    path("", include("gridmap.places.urls")),  # building floor table, dwellings
-    path("", include("gridmap.people.urls")),  # person records
+    path("", include("gridmap.people.urls")),  # building floor table, dwellings, person records
     path("", include("gridmap.grids.urls")),  # the boundary editor's API
     path("", include("gridmap.map.urls")),  # the map page, its layers, search and "my patch"
 ]

@@ -171,7 +171,7 @@ def fillings(route, name, pattern, world) -> list[dict] | None:
         "events:photo": {"pk": world["event"].pk, "photo_pk": world["photo"].pk if world["photo"] else 1},
         "events:inbox-read-one": {"pk": world["notification"].pk},
         "people:person": {"pk": world["person"].pk}, "people:person-page": {"pk": world["person"].pk},
-        "places:building-floors": {"pk": world["building"].pk}, "places:dwelling": {"pk": world["dwelling"].pk},
+        "people:building-floors": {"pk": world["building"].pk}, "people:dwelling": {"pk": world["dwelling"].pk},
         "admin:auth_user_password_change": {"id": world["leader_b"].pk},
         "events:category": {"code": "0101"},
         "open311:service": {"code": "0101"},

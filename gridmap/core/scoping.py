@@ -30,10 +30,8 @@ def scope(qs: QuerySet, user, grid: str = "grid", location: str | None = "locati
 
 def subtree_ids(area) -> list[int]:
     """The ids of `area` and every area below it (kept on the area object: one query a request)."""
-    if not hasattr(area, "_subtree_ids"):
-        from gridmap.grids.models import Area
-
-        area._subtree_ids = list(Area.objects.filter(path__startswith=area.path).values_list("id", flat=True))
+    if not hasattr(area, "_subtree_ids"):  # the area's own model: core sits below grids and imports none of it
+        area._subtree_ids = list(type(area)._default_manager.filter(path__startswith=area.path).values_list("id", flat=True))
     return area._subtree_ids
 
 

@@ -47,8 +47,8 @@ def home(request):
             "buildingTiles": reverse("map:building-tile", args=[0, 0, 0]).replace("0/0/0.mvt", "{z}/{x}/{y}.mvt"),
             "facilities": reverse("map:facilities"), "organisations": reverse("map:organisations"),
             # "{id}" is filled in by the page (floors.js)
-            "buildingFloors": reverse("places:building-floors", args=[0]).replace("/0/", "/{id}/"),
-            "dwelling": reverse("places:dwelling", args=[0]).replace("/0/", "/{id}/"),
+            "buildingFloors": reverse("people:building-floors", args=[0]).replace("/0/", "/{id}/"),
+            "dwelling": reverse("people:dwelling", args=[0]).replace("/0/", "/{id}/"),
             "person": reverse("people:person", args=[0]).replace("/0/", "/{id}/"),
             "search": reverse("map:search"), "patch": reverse("map:patch"),  # search.js, patch.js
             "inbox": reverse("event_pages:inbox"),

@@ -1,15 +1,21 @@
-"""Reads over the population registers, always scoped to the caller's area."""
+"""Reads over the population registers, always scoped to the caller's area, and the floor table
+(楼盘表) that tags a building's dwellings by who lives there."""
 import datetime as dt
 
-from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
+from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models.functions import Coalesce
+from django.utils.translation import gettext as _
 
 from gridmap.core import clock
 from gridmap.core.models import Role
 from gridmap.core.scoping import mask_id_number, mask_phone, scope
 from gridmap.core.services import log_sensitive_views
+from gridmap.places.models import Building, Dwelling, DwellingUse, RentedDwelling
+from gridmap.places.selectors import building_card, buildings, dwellings
 
 from .models import SENSITIVE_WELFARE
-from .models import EmploymentRecord, Household, HouseholdMember, Person, Relation, SpecialGroupRecord, Visit, WelfareRecord
+from .models import EmploymentRecord, Household, HouseholdMember, Person, Relation, ResidenceType, SpecialGroupRecord, Visit
+from .models import WelfareKind, WelfareRecord
 
 # Persons are placed through their dwelling; an unplaced person has no point of their own.
 PERSON_LOCATION = "dwelling__building__location"
@@ -181,9 +187,6 @@ def _events(user, about: Q) -> list[dict]:
 def dwelling_card(user, pk: int, today: dt.date | None = None) -> dict:
     """A dwelling with its rental, its households and their members (current records), and
     recent visits and linked events. Raises Dwelling.DoesNotExist outside the caller's area."""
-    from gridmap.places.models import RentedDwelling
-    from gridmap.places.selectors import dwellings
-
     today = today or clock.today()
     dwelling = dwellings(user).select_related("building", "owner").get(pk=pk)
     full = user.sees_sensitive
@@ -227,4 +230,101 @@ def dwelling_card(user, pk: int, today: dt.date | None = None) -> dict:
         "visits": _visits(user, Q(household__in=homes) | Q(person_id__in=ids)),
         "events": _events(user, Q(involved_persons__in=ids) | Q(building_id=b.pk)),
         "sensitive": full,
+    }
+
+
+# --- the floor table (楼盘表): building → floors × units → dwellings with their tags -------------
+
+def years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+def _count(qs: QuerySet, fk: str = "dwelling"):
+    """A correlated COUNT(*) of `qs` rows per dwelling, 0 when none."""
+    counted = qs.filter(**{fk: OuterRef("pk")}).order_by().values(fk).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def tagged_dwellings(user, building: Building, today: dt.date | None = None) -> QuerySet[Dwelling]:
+    """The building's dwellings, each annotated in SQL (one statement) with its tags:
+    n_households, n_residents, n_floating (流动人口 living there), has_welfare (a current welfare
+    record the caller may see), elderly_alone ('record': a current 空巢老人 record; 'alone60': the
+    only resident is aged 60 or more) and, for roles that see sensitive data only, has_special (a current
+    special-group record the caller may see, sealed ones only for the sealing role)."""
+    today = today or clock.today()
+    holds = current(today)
+    residents = Person.objects.filter(dwelling=OuterRef("pk"))
+    welfare = welfare_records(user).filter(holds, person__dwelling=OuterRef("pk"))
+    qs = (
+        Dwelling.objects.filter(building=building)
+        .annotate(
+            n_households=_count(Household.objects.all()),
+            n_residents=_count(Person.objects.all()),
+            n_floating=_count(Person.objects.filter(residence_type=ResidenceType.FLOATING)),
+            has_welfare=Exists(welfare),
+            elderly_alone=Case(
+                When(Exists(welfare.filter(kind=WelfareKind.EMPTY_NEST)), then=Value("record")),
+                When(Q(n_residents=1) & Exists(residents.filter(birth_date__lte=years_before(today, 60))), then=Value("alone60")),
+                default=Value(None), output_field=CharField(),
+            ),
+        )
+        .order_by("-floor", "unit", "room")
+    )
+    if user.sees_sensitive:
+        qs = qs.annotate(has_special=Exists(special_group_records(user).filter(holds, person__dwelling=OuterRef("pk"))))
+    return qs
+
+
+TAGS = ("floating", "special", "welfare", "elderly_alone")
+
+
+def floor_table(user, pk: int, today: dt.date | None = None) -> dict:
+    """A building's card and its floor table (楼盘表), top floor first; cells are floor × unit
+    and hold the dwellings with their tags, plus totals for the legend. Two queries. When the
+    floors above ground are unknown, only the floors dwellings are on (and those below ground) are
+    listed and `floors_note` says why; else it is None. Raises Building.DoesNotExist outside the
+    caller's area."""
+    building = buildings(user).select_related("grid__leader", "building_head").get(pk=pk)
+    rows = list(tagged_dwellings(user, building, today).values(
+        "id", "unit", "floor", "room", "use", "area_m2", "n_households", "n_residents", "n_floating",
+        "has_welfare", "elderly_alone", *(["has_special"] if user.sees_sensitive else []),
+    ))
+    labels = dict(DwellingUse.choices)
+    # Declared floors (no floor 0; a half storey is a floor: 3.5 → 4; none when unknown) and units,
+    # plus any a dwelling is recorded on.
+    floors = set(range(1, (building.whole_floors or 0) + 1)) | set(range(-building.floors_below, 0)) | {r["floor"] for r in rows}
+    units = sorted(set(range(1, building.units + 1)) | {r["unit"] for r in rows})
+    cells = {(f, u): [] for f in floors for u in units}
+    totals = {"dwellings": len(rows), **{use: 0 for use in DwellingUse.values},
+              "households": 0, "residents": 0, "floating_residents": 0,
+              **{tag: 0 for tag in TAGS if tag != "special" or user.sees_sensitive}}
+    for r in rows:
+        cell = {
+            "id": r["id"], "room": r["room"], "use": r["use"], "use_label": labels.get(r["use"], r["use"]),
+            "area_m2": r["area_m2"], "households": r["n_households"], "residents": r["n_residents"],
+            "floating": r["n_floating"], "welfare": r["has_welfare"], "elderly_alone": r["elderly_alone"],
+            **({"special": r["has_special"]} if user.sees_sensitive else {}),
+        }
+        tags = [t for t in TAGS if cell.get(t)]
+        cells[(r["floor"], r["unit"])].append({**cell, "tags": tags})
+        totals[r["use"]] = totals.get(r["use"], 0) + 1
+        totals["households"] += r["n_households"]
+        totals["residents"] += r["n_residents"]
+        totals["floating_residents"] += r["n_floating"]
+        for t in tags:
+            totals[t] += 1
+    return {
+        "building": building_card(building),
+        "units": units,
+        "floors": [
+            {"floor": f, "label": f"{f}F" if f > 0 else f"B{-f}", "cells": [{"unit": u, "dwellings": cells[(f, u)]} for u in units]}
+            for f in sorted(floors, reverse=True)
+        ],
+        "totals": totals,
+        "sensitive": user.sees_sensitive,
+        "floors_note": None if building.floors_above is not None else _(
+            "The number of floors is not recorded: the table shows only the floors dwellings are on."),
     }

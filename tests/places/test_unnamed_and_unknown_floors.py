@@ -6,6 +6,7 @@ import json
 import mapbox_vector_tile
 import pytest
 
+from gridmap.people.selectors import floor_table
 from gridmap.places import selectors
 from gridmap.places.models import Building, Dwelling
 
@@ -34,7 +35,7 @@ def test_labels_fall_back_to_address_then_code(plain):
 
 def test_unknown_floors_list_only_the_floors_dwellings_are_on(plain, users, client):
     b = plain["osm-w1"]
-    empty = selectors.floor_table(users["leader_a"], b.pk)
+    empty = floor_table(users["leader_a"], b.pk)
     assert empty["floors"] == [] and empty["floors_note"]
     assert empty["building"]["floors_above"] is None and empty["building"]["label"] == "osm-w1"
     Dwelling.objects.create(building=b, unit=1, floor=5, room="501")
@@ -49,11 +50,11 @@ def test_unknown_floors_list_only_the_floors_dwellings_are_on(plain, users, clie
 
 
 def test_a_half_storey_is_a_floor_of_the_table(plain, users):
-    table = selectors.floor_table(users["leader_a"], plain["osm-w2"].pk)
+    table = floor_table(users["leader_a"], plain["osm-w2"].pk)
     assert [f["label"] for f in table["floors"]] == ["4F", "3F", "2F", "1F"]
     assert table["building"]["floors_above"] == 3.5 and table["building"]["floors_above_label"] == "3.5"
     assert table["floors_note"] is None
-    whole = selectors.floor_table(users["leader_a"], plain["osm-w3"].pk)["building"]
+    whole = floor_table(users["leader_a"], plain["osm-w3"].pk)["building"]
     assert whole["floors_above"] == 2 and isinstance(whole["floors_above"], int)
 
 

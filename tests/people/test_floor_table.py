@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from gridmap.core.models import AccessLog
 from gridmap.people.models import Household, SpecialGroupRecord, Visit
-from gridmap.places import selectors
+from gridmap.people import selectors
 
 
 
