@@ -33,6 +33,9 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 from _benchdb import ROOT, drop_database, use_scratch_database
@@ -120,12 +123,14 @@ def wait_up(url: str, proc, timeout=30.0) -> None:
 
 
 def run_wrk(url, script: Path, seconds: float, connections: int, threads: int, pg_pids, app_pids) -> dict:
-    """One bounded wrk run; returns its figures and the CPU seconds each party used."""
+    """One bounded wrk run; returns its figures, the CPU seconds each party used and its nonce
+    (the first part of every client id it sent: see `run_events`)."""
+    nonce = secrets.token_hex(4)
     before = cpu_seconds(pg_pids), cpu_seconds(app_pids), machine_busy()
     with tempfile.TemporaryFile("w+") as out:
         started = time.monotonic()
         proc = subprocess.Popen(["wrk", f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "5s",
-                                 "-s", str(script), url, "--", secrets.token_hex(4)], stdout=out, stderr=subprocess.STDOUT)
+                                 "-s", str(script), url, "--", nonce], stdout=out, stderr=subprocess.STDOUT)
         _pid, status, usage = os.wait4(proc.pid, 0)
         wall = time.monotonic() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -136,17 +141,19 @@ def run_wrk(url, script: Path, seconds: float, connections: int, threads: int, p
         sys.exit(f"wrk failed ({proc.returncode}):\n{text}")
     result = json.loads(line[len("RESULT "):])
     result["rps"] = result["requests"] / (result["duration_us"] / 1e6)
+    result["nonce"] = nonce
     result["cpu"] = {"wrk": usage.ru_utime + usage.ru_stime, "gunicorn": cpu_seconds(app_pids) - before[1],
                      "postgres": cpu_seconds(pg_pids) - before[0], "wall": wall,
                      "machine": machine_busy()[0] - before[2][0]}
     return result
 
 
-def smoke(base: str, cookie: str, csrf: str, point) -> None:
+def smoke(base: str, intake: "Intake") -> None:
     """One report before the load, so a set-up mistake shows its error instead of N failures."""
-    body = json.dumps({"category": CATEGORIES[0], "lon": point[0], "lat": point[1], "description": "smoke"}).encode()
+    (lon, lat) = intake.points[0]
+    body = json.dumps({"category": CATEGORIES[0], "lon": lon, "lat": lat, "description": "smoke"}).encode()
     request = urllib.request.Request(f"{base}/api/events/report/", data=body, method="POST", headers={
-        "Cookie": cookie, "X-CSRFToken": csrf, "Content-Type": "application/json", "Accept": "application/json"})
+        "Cookie": intake.cookie, "X-CSRFToken": intake.csrf, "Content-Type": "application/json", "Accept": "application/json"})
     try:
         with urllib.request.urlopen(request, timeout=10) as r:
             if r.status == 201:
@@ -181,15 +188,15 @@ def print_profile(path: Path, top: int = 18) -> None:
         print(f"    {n / total * 100:5.1f}%  {name}")
 
 
-def make_scripts(tmp: Path, cookie: str, csrf: str, points) -> tuple[Path, Path]:
-    headers = (f'wrk.headers["Cookie"] = "{cookie}"\n'
-               f'wrk.headers["X-CSRFToken"] = "{csrf}"\n'
+def make_scripts(tmp: Path, intake: "Intake") -> tuple[Path, Path]:
+    headers = (f'wrk.headers["Cookie"] = "{intake.cookie}"\n'
+               f'wrk.headers["X-CSRFToken"] = "{intake.csrf}"\n'
                'wrk.headers["Content-Type"] = "application/json"\n'
                'wrk.headers["Accept"] = "application/json"\n')
     health = tmp / "health.lua"
     health.write_text(LUA_COMMON + 'wrk.method = "GET"\nwrk.path = "/healthz"\n')
     report = tmp / "report.lua"
-    table = ",".join(f"{{{x:.7f},{y:.7f}}}" for x, y in points)
+    table = ",".join(f"{{{x:.7f},{y:.7f}}}" for x, y in intake.points)
     report.write_text(
         LUA_COMMON + headers
         + f"points = {{{table}}}\ncats = {{{','.join(repr(c) for c in CATEGORIES)}}}\n"
@@ -198,8 +205,9 @@ def make_scripts(tmp: Path, cookie: str, csrf: str, points) -> tuple[Path, Path]
     return health, report
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def options(description: str) -> argparse.ArgumentParser:
+    """The options of every intake benchmark: load, server and scratch database."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=float, default=20, help="seconds per measured run (default 20)")
     parser.add_argument("--warmup", type=float, default=3, help="seconds of warm-up per endpoint (default 3)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
@@ -209,26 +217,39 @@ def main():
     parser.add_argument("--gunicorn-threads", type=int, default=4,
                         help="threads per gthread worker (default 4: a report waits on ~20 database round trips)")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
-    parser.add_argument("--profile", metavar="FILE", help="sample the gunicorn workers with py-spy during the report run "
-                                                          "(collapsed stacks to FILE) and print where the time goes")
-    args = parser.parse_args()
+    return parser
 
+
+def require_tools() -> Path:
+    """wrk on the PATH and gunicorn in this environment; returns gunicorn's path."""
     if shutil.which("wrk") is None:
         sys.exit("wrk is not installed: `apt-get install wrk` (Debian/Ubuntu), then run this again")
     gunicorn = Path(sys.executable).with_name("gunicorn")
     if not gunicorn.exists():
         sys.exit("gunicorn is not installed in this environment: `pip install gunicorn` (or `pip install -e .`)")
+    return gunicorn
 
+
+@dataclass
+class Intake:
+    """Who reports and where: a patroller with a session (cookie and CSRF token for every
+    request) and random points inside the grids."""
+    patroller: object
+    cookie: str
+    csrf: str
+    points: list[tuple[float, float]]
+
+
+def prepare(db: str) -> Intake:
+    """The scratch database `db` with the demo district at scale 1 and a patroller signed in."""
     # the session's auth hash is keyed by SECRET_KEY: this process and gunicorn share one
     os.environ.setdefault("GRIDMAP_SECRET_KEY", secrets.token_urlsafe(40))
-    use_scratch_database(DB)
+    use_scratch_database(db)
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
     from django.contrib.sessions.backends.db import SessionStore
-    from django.db import connection
 
     from gridmap.core.models import Role, User
     from gridmap.demo.services import load_demo_district
-    from gridmap.events.models import Event, EventAction, Notification
     from gridmap.grids.models import Area, Level
 
     t0 = time.perf_counter()
@@ -244,62 +265,83 @@ def main():
     session[HASH_SESSION_KEY] = patroller.get_session_auth_hash()
     session.create()
     csrf = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and header carry the same value
-    cookie = f"sessionid={session.session_key}; csrftoken={csrf}"
+    return Intake(patroller, f"sessionid={session.session_key}; csrftoken={csrf}", csrf, random_points(5000))
 
-    with connection.cursor() as cur:  # random points inside the grids (every report lands in one)
-        cur.execute("""SELECT ST_X(g), ST_Y(g) FROM (
-                           SELECT (ST_Dump(ST_GeneratePoints(ST_Union(boundary), 5000, 42))).geom AS g
-                           FROM grids_area WHERE level = 'grid') p""")
-        points = cur.fetchall()
-    connection.close()
 
-    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+def random_points(n: int, within=None) -> list[tuple[float, float]]:
+    """`n` random points (fixed seed) inside the union of the grids (every report lands in one),
+    or inside the geometry `within`."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("""SELECT ST_X(g), ST_Y(g) FROM (SELECT (ST_Dump(ST_GeneratePoints(coalesce(ST_GeomFromEWKB(%s),
+                           (SELECT ST_Union(boundary) FROM grids_area WHERE level = 'grid')), %s, 42))).geom AS g) p""",
+                    [bytes(within.ewkb) if within is not None else None, n])
+        return cur.fetchall()
+
+
+def run_events(nonce: str):
+    """The events one wrk run reported: their client ids start with its nonce."""
+    from gridmap.events.models import Event
+
+    return Event.objects.filter(client_id__range=(uuid.UUID(nonce + "0" * 24), uuid.UUID(nonce + "f" * 24)))
+
+
+class Server:
+    """gunicorn serving the scratch database on a free loopback port."""
+
+    def __init__(self, args, process: subprocess.Popen, base: str):
+        self.args, self.process, self.base = args, process, base
+
+    def pids(self) -> tuple[list[int], list[int]]:
+        """The PostgreSQL backends of the scratch database and the gunicorn processes."""
+        from django.db import connection
+
+        with connection.cursor() as cur:
+            cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+            pg = [p for (p,) in cur.fetchall()]
+        return pg, [self.process.pid, *children(self.process.pid)]
+
+    def run(self, script: Path, seconds: float) -> dict:
+        return run_wrk(self.base + "/", script, seconds, self.args.connections, self.args.threads, *self.pids())
+
+
+@contextmanager
+def serve(args, gunicorn: Path, logs: Path | None = None):
+    """gunicorn (DEBUG off, plain HTTP on loopback) for the duration of the block. With `logs`, a
+    directory: its access log (status and microseconds per request) goes to logs/access.log and
+    its error log, with the traceback of every request that failed, to logs/error.log."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # plain HTTP on loopback, and one patroller sending thousands of reports: no redirect, no rate limit
     env = {**os.environ, "GRIDMAP_DEBUG": "0", "GRIDMAP_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SETTINGS_MODULE": "gridmap.settings",
            "GRIDMAP_SSL_REDIRECT": "0", "GRIDMAP_REPORT_RATE": "off", "PYTHONWARNINGS": "ignore:No directory at"}
-    server = subprocess.Popen(
-        [str(gunicorn), "gridmap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
-         "--worker-class", args.worker_class, "--threads", str(args.gunicorn_threads), "--log-level", "warning",
-         "--backlog", "256"],
-        cwd=ROOT, env=env,
-    )
+    command = [str(gunicorn), "gridmap.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+               "--worker-class", args.worker_class, "--threads", str(args.gunicorn_threads), "--log-level", "warning",
+               "--backlog", "256"]
+    stderr = None
+    if logs is not None:
+        command += ["--access-logfile", str(logs / "access.log"), "--access-logformat", "%(s)s %(D)s"]
+        stderr = (logs / "error.log").open("w")
+        env |= {"DJANGO_SETTINGS_MODULE": "_bench_settings",  # logs a failed request's traceback
+                "PYTHONPATH": os.pathsep.join([str(ROOT / "tests" / "bench"), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stderr=stderr)
     try:
         wait_up(f"{base}/healthz", server)
-        smoke(base, cookie, csrf, points[0])
-        with tempfile.TemporaryDirectory() as tmp:
-            health_lua, report_lua = make_scripts(Path(tmp), cookie, csrf, points)
-
-            def pids():
-                with connection.cursor() as cur:
-                    cur.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
-                    pg = [p for (p,) in cur.fetchall()]
-                return pg, [server.pid, *children(server.pid)]
-
-            run = lambda script, seconds: run_wrk(base + "/", script, seconds, args.connections, args.threads, *pids())  # noqa: E731
-            run(health_lua, args.warmup)
-            run(report_lua, args.warmup)
-            time.sleep(1)  # let the warm-up's last requests finish
-            warm_events = Event.objects.filter(reporter=patroller).count()
-            health = run(health_lua, args.duration)
-            spy = None
-            if args.profile:
-                spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--nonblocking", "--gil", "--pid", str(server.pid),
-                                        "--duration", str(max(1, round(args.duration))), "--format", "raw", "--output", args.profile],
-                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            report = run(report_lua, args.duration)
-            if spy is not None:
-                spy.wait(60)
+        yield Server(args, server, base)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(30)
+        if stderr is not None:
+            stderr.close()
 
+
+def print_runs(args, runs: list[tuple[str, dict]]) -> None:
+    """The set-up in one line, then per run: req/s, latency, errors and how the CPU was shared."""
     cores = os.cpu_count()
-    print(f"load average before/after the runs: {load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(f"gunicorn: {args.workers} {args.worker_class} workers (threads {args.gunicorn_threads}); wrk: {args.threads} thread(s), "
-          f"{args.connections} connections, {args.duration:g} s per endpoint; {cores} cores shared by all")
-    for name, r in (("GET /healthz (reference)", health), ("POST /api/events/report/", report)):
+          f"{args.connections} connections, {args.duration:g} s per run; {cores} cores shared by all")
+    for name, r in runs:
         cpu = r["cpu"]
         busy = sum(cpu[k] for k in ("wrk", "gunicorn", "postgres"))
         print(f"  {name:26s} {r['rps']:8.0f} req/s   p50 {r['p50_us'] / 1000:6.1f} ms   p90 {r['p90_us'] / 1000:6.1f} ms   "
@@ -309,31 +351,94 @@ def main():
               f"of {cores * 100}%; whole machine {cpu['machine'] / cpu['wall'] * 100:.0f}%, so other processes "
               f"{max(0, cpu['machine'] - busy) / cpu['wall'] * 100:.0f}%); per request: app {cpu['gunicorn'] / max(r['requests'], 1) * 1000:.2f} ms, "
               f"db {cpu['postgres'] / max(r['requests'], 1) * 1000:.2f} ms; load generator {cpu['wrk'] / max(busy, 1e-9) * 100:.0f}% of the CPU used")
+
+
+def intake_checks(events, result: dict, connections: int) -> dict[str, bool]:
+    """What every report must leave behind. The run `result` (wrk's figures): each answer 2xx and
+    each report it sent stored (some answered after wrk stopped counting). `events` (a queryset
+    of reports, that run's or more): each client id once, placed in a grid and assigned, its
+    log rows report → accept → assign once each (and a row for each boundary change that moved
+    or kept it), one inbox message per assignment (its first, and each move to another grid)."""
+    from django.db import connection
+
+    from gridmap.events.models import EventAction, Notification
+
+    measured = run_events(result["nonce"]).count()
+    in_flight = measured - result["requests"]  # sent before the deadline, answered after wrk stopped counting
+    total = events.count()
+    with connection.cursor() as cur:
+        sql, params = events.order_by().values("pk").query.sql_with_params()
+        cur.execute(f"""
+            WITH e(id) AS ({sql}), a AS (
+                SELECT x.event_id, x.action, count(*) AS n, count(x.assignee_id) AS assigned
+                FROM {EventAction._meta.db_table} x WHERE x.event_id IN (SELECT id FROM e) GROUP BY 1, 2),
+            notes AS (
+                SELECT m.event_id, count(*) AS n FROM {Notification._meta.db_table} m
+                WHERE m.kind = 'assigned' AND m.event_id IN (SELECT id FROM e) GROUP BY 1)
+            SELECT (SELECT count(*) FROM e WHERE (SELECT count(*) FROM a WHERE a.event_id = e.id
+                                                  AND a.action IN ('report', 'accept', 'assign')) < 3),
+                   (SELECT count(*) FROM a WHERE n > 1 AND action IN ('report', 'accept', 'assign')),
+                   (SELECT coalesce(sum(n), 0) FROM a WHERE action = 'boundary'),
+                   (SELECT coalesce(sum(n), 0) FROM a WHERE action NOT IN ('report', 'accept', 'assign', 'boundary')),
+                   (SELECT count(*) FROM e WHERE coalesce((SELECT n FROM notes WHERE notes.event_id = e.id), 0)
+                        <> (SELECT coalesce(sum(assigned), 0) FROM a WHERE a.event_id = e.id AND a.action IN ('assign', 'boundary')))""",
+                    params)
+        missing, doubled, boundary, others, notes_off = cur.fetchone()
+    duplicates = total - events.values("client_id").distinct().count()
+    return {
+        "every response 2xx": result["non2xx"] == 0 and result["errors"] == 0,
+        f"events stored {measured} = answered {result['requests']} (+ up to {connections} in flight)": 0 <= in_flight <= connections,
+        f"each client_id once ({duplicates} duplicates)": duplicates == 0,
+        "all placed in a grid and assigned": not (events.exclude(status="assigned").exists() or events.filter(assignee__isnull=True).exists()
+                                                  or events.filter(grid__isnull=True).exists()),
+        f"log rows report, accept, assign once each ({missing} events missing one, {doubled} doubled; "
+        f"{boundary} boundary-change rows, {others} others)": missing == doubled == others == 0,
+        f"one inbox message per assignment ({notes_off} events with more or fewer)": notes_off == 0,
+    }
+
+
+def print_checks(checks: dict[str, bool]) -> None:
+    for name, ok in checks.items():
+        print(f"  [{'ok' if ok else 'FAIL'}] {name}")
+
+
+def main():
+    parser = options(__doc__)
+    parser.add_argument("--profile", metavar="FILE", help="sample the gunicorn workers with py-spy during the report run "
+                                                          "(collapsed stacks to FILE) and print where the time goes")
+    args = parser.parse_args()
+    gunicorn = require_tools()
+    intake = prepare(DB)
+    from gridmap.events.models import Event
+
+    load_before = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    with serve(args, gunicorn) as server, tempfile.TemporaryDirectory() as tmp:
+        smoke(server.base, intake)
+        health_lua, report_lua = make_scripts(Path(tmp), intake)
+        server.run(health_lua, args.warmup)
+        server.run(report_lua, args.warmup)
+        time.sleep(1)  # let the warm-up's last requests finish
+        health = server.run(health_lua, args.duration)
+        spy = None
+        if args.profile:
+            spy = subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--subprocesses", "--nonblocking", "--gil",
+                                    "--pid", str(server.process.pid), "--duration", str(max(1, round(args.duration))),
+                                    "--format", "raw", "--output", args.profile],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        report = server.run(report_lua, args.duration)
+        if spy is not None:
+            spy.wait(60)
+
+    print(f"load average before/after the runs: {load_before} / {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print_runs(args, [("GET /healthz (reference)", health), ("POST /api/events/report/", report)])
     ratio = health["rps"] / report["rps"]
     print(f"report-and-assign costs {ratio:.2f}× the health check (req/s ratio; p50 ratio "
           f"{report['p50_us'] / max(health['p50_us'], 1):.2f}×)")
 
     # every report stored once, placed, assigned, logged three times and in the leader's inbox
     # (the bench's own reports: the demo district brings events of its own)
-    measured = Event.objects.filter(reporter=patroller).count() - warm_events
-    events = Event.objects.filter(reporter=patroller)
-    total = events.count()
-    unassigned = events.exclude(status="assigned").count() + events.filter(assignee__isnull=True).count()
-    outside = events.filter(grid__isnull=True).count()
-    logs = EventAction.objects.filter(event__in=events).count()
-    notes = Notification.objects.filter(kind="assigned", event__in=events).count()
-    distinct_ids = events.values("client_id").distinct().count()
-    in_flight = measured - report["requests"]  # sent before the deadline, answered after wrk stopped counting
-    checks = {
-        "every response 2xx": report["non2xx"] == 0 and report["errors"] == 0,
-        f"events stored {measured} = answered {report['requests']} (+ up to {args.connections} in flight)": 0 <= in_flight <= args.connections,
-        "each client_id once": distinct_ids == total,
-        "all placed in a grid and assigned": unassigned == 0 and outside == 0,
-        "3 log rows each (report, accept, assign)": logs == 3 * total,
-        "one inbox message each": notes == total,
-    }
-    for name, ok in checks.items():
-        print(f"  [{'ok' if ok else 'FAIL'}] {name}")
+    checks = intake_checks(Event.objects.filter(reporter=intake.patroller), report, args.connections)
+    print_checks(checks)
     targets = {"≥ 300 reports/s": report["rps"] >= 300, "p99 < 200 ms": report["p99_us"] < 200_000, "≤ 3× health": ratio <= 3}
     print("targets: " + ", ".join(f"{k} {'met' if v else 'MISSED'}" for k, v in targets.items()))
 
