@@ -198,11 +198,15 @@ def bulk_placement():
 
 # Set-based placement into a temp table `target` (id, grid_id, grid_code, inside). The grid
 # polygon is the outer side of the join, so PostGIS prepares it once and probes the points' GiST
-# index with it; the grids are split among parallel workers. Only a point on an edge or vertex
-# (not inside) can match two grids of a layer, since grids of a layer do not overlap
-# (set_boundary refuses it): among those few rows the lowest code wins. A point in no grid gets
-# no row (unassigned).
+# index with it; the grids are split among parallel workers (planner settings for this statement
+# only: left on, they would make every later query of the transaction a parallel plan that waits
+# ~40 ms for its workers). A point matches two grids of a layer on a shared edge or vertex, or
+# inside one grid and on the edge of another where they overlap by a sliver (the overlap checks
+# allow up to 1 m²): for every point with a match on an edge, the lowest code among all its
+# matches wins, as in gridmap_grid_at. A point in no grid gets no row (unassigned).
 ASSIGN_SQL = """
+SELECT set_config('gridmap.planner', concat_ws(' ', current_setting('jit'), current_setting('parallel_setup_cost'),
+                  current_setting('parallel_tuple_cost'), current_setting('min_parallel_table_scan_size')), true);
 SET LOCAL jit = off;
 SET LOCAL parallel_setup_cost = 0;
 SET LOCAL parallel_tuple_cost = 0;
@@ -213,9 +217,12 @@ FROM grids_area g
 JOIN grids_gridlayer l ON l.id = g.layer_id AND l.is_primary
 JOIN {table} t ON ST_Intersects(g.boundary, t.location)
 WHERE g.level = 'grid' AND {where};
+SELECT set_config(s.name, split_part(current_setting('gridmap.planner'), ' ', s.n::int), true)
+FROM unnest(ARRAY['jit', 'parallel_setup_cost', 'parallel_tuple_cost', 'min_parallel_table_scan_size']) WITH ORDINALITY s(name, n);
 DELETE FROM {target} p USING (
-    SELECT id, min(grid_code) AS grid_code FROM {target} WHERE NOT inside GROUP BY id HAVING count(*) > 1
-) d WHERE NOT p.inside AND p.id = d.id AND p.grid_code > d.grid_code;
+    SELECT id, min(grid_code) AS grid_code FROM {target}
+    WHERE id IN (SELECT id FROM {target} WHERE NOT inside) GROUP BY id HAVING count(*) > 1
+) d WHERE p.id = d.id AND p.grid_code > d.grid_code;
 """
 
 _CASCADE_SQL = [
