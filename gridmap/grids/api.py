@@ -151,6 +151,12 @@ def _checked(p) -> dict:
 def editor_sheet(request):
     """GET ?parent=id[&layer=code] → what the editor draws under a parent area: its outline, its
     neighbours, the layer's grids with their version, leader and households."""
+    return Response(selectors.editable_sheet(*_redrawn_parent(request)))
+
+
+def _redrawn_parent(request) -> tuple[Area, GridLayer]:
+    """The ?parent= area (visible, with a boundary, one the caller may redraw under) and the
+    ?layer= grid layer (default: the primary one)."""
     try:
         pk = int(request.query_params.get("parent", ""))
     except ValueError:
@@ -161,7 +167,24 @@ def editor_sheet(request):
     if not selectors.may_redraw(request.user, parent):
         raise PermissionDenied("only the centre, and street or community staff within their area, redraw grids")
     layer = GridLayer.objects.filter(code=request.query_params.get("layer") or "").first() or selectors.primary_layer()
-    return Response(selectors.editable_sheet(parent, layer))
+    return parent, layer
+
+
+@extend_schema(responses={200: OpenApiTypes.OBJECT})
+@api_view(["GET"])
+def editor_suggestions(request):
+    """GET ?parent=id[&layer=code] → the parent's grids outside the household bounds, each with a
+    split or merge to start from, as the operation this API takes (proposals.suggestions)."""
+    parent, layer = _redrawn_parent(request)
+    found = proposals.suggestions(parent, layer)
+    # a suggested line reaches far past its grid (hundreds of km, more than a drawn line may span):
+    # cut it to the parent's box, widened so it still crosses every grid of the parent
+    reach = shapely.from_wkb(bytes(parent.boundary.envelope.wkb)).buffer(0.01, join_style="mitre")
+    for entry in found:
+        if entry["operation"] and entry["operation"]["operation"] == Operation.SPLIT:
+            line = shapely.geometry.shape(entry["operation"]["line"]).intersection(reach)
+            entry["operation"]["line"] = shapely.geometry.mapping(line)
+    return Response({"parent": parent.pk, "layer": layer.code, "suggestions": found})
 
 
 @extend_schema(request=OperationSerializer, responses={200: OpenApiTypes.OBJECT})

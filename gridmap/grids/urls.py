@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/editor/preview/", api.editor_preview, name="editor-preview"),
     path("api/editor/commit/", api.editor_commit, name="editor-commit"),
     path("api/editor/history/<int:grid>/", api.editor_history, name="editor-history"),
+    path("api/editor/suggestions/", api.editor_suggestions, name="editor-suggestions"),
 ]

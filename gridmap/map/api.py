@@ -1,6 +1,8 @@
 """The map's layers as GeoJSON and vector tiles, its search and "my patch" (login required,
 scoped to the caller). Thin: parsing here, queries in the selectors, the JSON text itself written
 by PostGIS."""
+import datetime as dt
+
 from django.http import HttpResponse, JsonResponse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.gzip import gzip_page
@@ -31,7 +33,9 @@ BUILDING_TILE_ZOOMS = range(14, 17)
 def areas(request):
     """GET ?level=district|street|community|grid[&layer=code] → the visible areas of that level.
     GET ?level=district|street|community&overview=1 → the same areas for the low zooms: simplified
-    outlines, each with its counts, a label point and its bbox (map.patch.area_overview)."""
+    outlines, each with its counts, a label point and its bbox (map.patch.area_overview).
+    GET ?level=…&as_of=YYYY-MM-DD → the areas as drawn at the end of that day (Asia/Shanghai): the
+    boundary version then in force, with its number."""
     level = request.query_params.get("level", Level.GRID)
     if level not in Level.values:
         raise ValidationError({"level": f"one of {', '.join(Level.values)}"})
@@ -39,8 +43,14 @@ def areas(request):
         if level not in OVERVIEW_OUTLINE:
             raise ValidationError({"overview": f"for the levels {', '.join(OVERVIEW_OUTLINE)} only"})
         return HttpResponse(area_overview(request.user, level), content_type=GEOJSON)
-    body = selectors.area_layer(request.user, level, request.query_params.get("layer") or None)
-    return HttpResponse(body, content_type=GEOJSON)
+    layer = request.query_params.get("layer") or None
+    if request.query_params.get("as_of"):
+        try:
+            day = dt.date.fromisoformat(request.query_params["as_of"])
+        except ValueError:
+            raise ValidationError({"as_of": "a date, YYYY-MM-DD"}) from None
+        return HttpResponse(selectors.area_layer_as_of(request.user, level, layer, day), content_type=GEOJSON)
+    return HttpResponse(selectors.area_layer(request.user, level, layer), content_type=GEOJSON)
 
 
 @geojson_view

@@ -9,6 +9,7 @@ from gridmap.grids.services import create_area
 from gridmap.places.models import Building
 
 from ..conftest import rect
+from .test_suggestions import houses as houses_of
 
 A_CODE, NEW_CODE = "440305005001001", "440305005001003"
 SPLIT_A = {"type": "LineString", "coordinates": [[113.89, 22.55], [113.96, 22.55]]}
@@ -76,3 +77,25 @@ def test_who_may_redraw(tree, staff, make_user):
     assert client(outsider).get("/api/editor/sheet/", {"parent": tree["community"].pk}).status_code == 404
     assert APIClient().post("/api/editor/commit/", {**op, "reason": "x"}, format="json").status_code in (401, 403)
     assert Area.objects.filter(code=NEW_CODE).count() == 0
+
+
+def test_suggestions_name_an_operation_the_editor_can_preview(tree, staff, make_user):
+    # grid A: 14 buildings × 50 = 700 households, above the 500 bound; grid B: 100, below 300
+    houses_of("A", [113.905 + k * 0.006 for k in range(7)], [22.53, 22.57], 50)
+    houses_of("B", [113.97], [22.53, 22.57], 50)
+    c = client(staff["community"])
+    r = c.get("/api/editor/suggestions/", {"parent": tree["community"].pk})
+    assert r.status_code == 200, r.json()
+    found = {s["grid"]: s for s in r.json()["suggestions"]}
+    assert found[A_CODE]["kind"] == "split" and found[A_CODE]["households_after"] == [350, 350]
+    assert found["440305005001002"]["kind"] == "merge"
+    preview = c.post("/api/editor/preview/", found[A_CODE]["operation"], format="json").json()
+    assert preview["ok"] and preview["impact"]["moved"]["households"] == 350
+    # scoped as the sheet: a community's worker sees its grids but redraws none; another community's staff sees none
+    worker = make_user("community_worker", Role.GRID_WORKER, tree["community"])
+    assert client(worker).get("/api/editor/suggestions/", {"parent": tree["community"].pk}).status_code == 403
+    other = create_area(code="440305005002", name="另一社区", level=Level.COMMUNITY, parent=tree["street"],
+                        boundary=rect(114.0, 22.5, 114.1, 22.6))
+    outsider = make_user("outsider", Role.AREA_STAFF, other)
+    assert client(outsider).get("/api/editor/suggestions/", {"parent": tree["community"].pk}).status_code == 404
+    assert c.get("/api/editor/suggestions/", {"parent": "x"}).status_code == 400
