@@ -27,6 +27,7 @@ from gridmap.core import clock
 from gridmap.core.admin import ScopedChoices
 from gridmap.core.models import Role
 from gridmap.events.models import Department, Duty, Event, EventPhoto, Leave, Notification
+from gridmap.grids.models import AreaBoundary, Redraw
 from gridmap.people.models import Household, HouseholdMember, Person, SpecialGroupRecord, Visit, WelfareRecord
 from gridmap.places.models import Building, Dwelling, Facility, Organisation, RentedDwelling
 
@@ -98,13 +99,17 @@ def world(tree, staff, estate, report, make_user):
     }
     markers = [B_PERSON_NAME, person_b.id_number, "BLDG-B-9173", "乙区秘密楼", "乙区秘密路", "乙区业主", "HH-B-5521",
                "乙区机密公司", "乙区法人", "FAC-B-7781", "乙区权属单位", "乙区走访记录", "乙区重点人员", "乙区低保备注",
-               "乙区房东", "13900002222", "乙区事件描述", event_b.number, "乙区组长"]
+               "乙区房东", "13900002222", "乙区事件描述", event_b.number, "乙区组长", "乙区边界调整"]
+    # a boundary change of grid B (the admin's record of committed changes)
+    redraw_b = Redraw.objects.create(operation="reshape", committed_at=clock.now(), effective_from=clock.now(),
+                                     reason="乙区边界调整")
+    AreaBoundary.objects.filter(area=tree["b"]).update(redraw=redraw_b)
     # the object of area B for each model (the admin's object_id); config models: any row
     objects_b = {
         Person: person_b, Household: household_b, Building: other, Dwelling: dwelling_b, Organisation: org_b,
         Facility: fac_b, Visit: visit_b, SpecialGroupRecord: special_b, WelfareRecord: welfare_b, RentedDwelling: rental_b,
         Event: event_b, Notification: notification_b, Duty: duty_b, Leave: leave_b, type(leader_b): leader_b,
-        type(tree["b"]): tree["b"],
+        type(tree["b"]): tree["b"], Redraw: redraw_b,
     }
     return {"users": users_a, "markers": markers, "objects": objects_b, "person": person_b, "building": other,
             "dwelling": dwelling_b, "household": household_b, "org": org_b, "event": event_b, "photo": photo_b,

@@ -1,12 +1,14 @@
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext_lazy as _
 from leaflet.admin import LeafletGeoAdmin
 
 from gridmap.core.admin import ScopedChoices, ScopedModelAdmin, ScopedTabularInline
 
 from . import selectors, services
-from .models import Area, AreaBoundary, GridLayer, Level
+from .models import Area, AreaBoundary, GridLayer, Level, Redraw
 
 
 @admin.register(GridLayer)
@@ -71,3 +73,43 @@ class AreaAdmin(ScopedChoices, LeafletGeoAdmin):
             if new_boundary is not None and not change:
                 obj.boundary = None
                 services.set_boundary(obj, new_boundary, author=request.user, reason="created in admin")
+
+
+class RedrawVersionInline(ScopedTabularInline):
+    model = AreaBoundary
+    fields = ["area", "version", "valid_from", "valid_to"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = _("boundary versions written")
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Redraw)
+class RedrawAdmin(ScopedModelAdmin):
+    """The record of committed boundary changes (split, merge, redraw, import…), read only: made
+    by the editor (services.commit_redraw), never by hand. A user sees the changes that touched a
+    grid of their area."""
+
+    list_display = ["committed_at", "operation", "author", "reason", "effective_from"]
+    list_filter = ["operation"]
+    search_fields = ["reason", "versions__area__code"]
+    date_hierarchy = "committed_at"
+    fields = ["operation", "author", "committed_at", "effective_from", "reason", "moved"]
+    readonly_fields = fields
+    inlines = [RedrawVersionInline]
+
+    def get_queryset(self, request):
+        touched = AreaBoundary.objects.filter(redraw=OuterRef("pk"), area__in=selectors.visible_areas(request.user))
+        return super().get_queryset(request).select_related("author").filter(Exists(touched))
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
