@@ -21,8 +21,6 @@ KNOWN = {
                                   "above the ones whose rows it loads",
     ("gridmap.core.io", "places"): "the same: core.io.registers describes the places registers",
     ("gridmap.core.io", "people"): "the same: core.io.registers describes the people registers",
-    ("gridmap.people.selectors", "events"): "the person and dwelling cards list their recent events; to be read through "
-                                            "a reader events registers at start-up, as it registers its boundary follower",
 }
 
 

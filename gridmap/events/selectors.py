@@ -404,3 +404,13 @@ def redraw_preview(cur, changed_ids: list[int]) -> dict:
     listed = [{"id": pk, "label": number, "status": status, "from": f, "to": t, "moves": status in NOT_TAKEN_UP}
               for pk, number, status, f, t in sorted(rows, key=lambda r: r[1])]
     return {"events": ([(f, t, n) for (f, t), n in sorted(counts.items(), key=str)], listed)}
+
+
+def recent_about(user, about: Q, limit: int) -> list[dict]:
+    """The newest events linked to a person or dwelling (`about`) that `user` may see, for their
+    cards (people.selectors, through EVENT_READERS)."""
+    return [
+        {"id": e.pk, "number": e.number, "category": e.category.name, "status": e.status,
+         "status_label": e.get_status_display(), "reported_at": e.reported_at, "description": e.description[:120]}
+        for e in visible_events(user).filter(about).select_related("category").order_by("-reported_at")[:limit]
+    ]

@@ -5,7 +5,7 @@ Pure shapely on lon/lat (EPSG:4326) shapes, no database: the editor's services c
 then check and store the result. Every overlay runs on a fixed precision grid (PRECISION, about
 0.1 mm), so two grids cut from one polygon share their edge vertex for vertex and their union
 gives the polygon back exactly. (Where a cut ends on a neighbour's straight edge, the new vertex
-rounds off that edge by under 0.1 mm: a sliver of a few cm², far below the checks' 1 m².)"""
+rounds off that edge by under 0.1 mm: slivers of cm² to dm², below the checks' 1 m².)"""
 import math
 
 import shapely

@@ -173,15 +173,16 @@ def _visits(user, about: Q) -> list[dict]:
     ]
 
 
+# Events sit above people (they are reported about persons and buildings), so people does not
+# import them: the events app lends its reader here at start-up (events/apps.py), as it lends
+# grids its boundary follower. reader(user, about: Q, limit) → the newest linked events the user sees.
+EVENT_READERS: dict = {}
+
+
 def _events(user, about: Q) -> list[dict]:
     """Recent events linked to the record that the caller may see (read-only)."""
-    from gridmap.events.selectors import visible_events
-
-    return [
-        {"id": e.pk, "number": e.number, "category": e.category.name, "status": e.status,
-         "status_label": e.get_status_display(), "reported_at": e.reported_at, "description": e.description[:120]}
-        for e in visible_events(user).filter(about).select_related("category").order_by("-reported_at")[:RECENT]
-    ]
+    reader = EVENT_READERS.get("recent")
+    return reader(user, about, RECENT) if reader else []
 
 
 def dwelling_card(user, pk: int, today: dt.date | None = None) -> dict:
