@@ -116,7 +116,8 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
     it in the assignee's inbox, all at once. A resend with the same client id returns the first.
     `public` (shown through Open311) defaults by channel: reports from the public are, internal ones not.
     Everything is worked out first, the readable number drawn on its own, then the event, its log,
-    duplicate links, photos and inbox message are written in one transaction."""
+    duplicate links, photos and inbox message are written in one transaction — after checking that
+    no boundary change moved the point since it was placed (else it is placed again)."""
     if client_id is not None:
         existing = selectors.reported_before(client_id)
         if existing:
@@ -128,51 +129,69 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
     point = check_point(lon, lat)
     now = now or clock.now()
     day = now.astimezone(TZ).date()
-    placement = selectors.place_point(point, day)
-    county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
-    event = Event(
-        client_id=client_id or uuid.uuid4(),
-        category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
-        description=description.strip(), channel=channel, reporter=reporter,
-        reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
-        public=channel in PUBLIC_CHANNELS if public is None else public,
-        grid=placement.grid, outside_grid=placement.outside, status=State.REPORTED,
-        building_id=placement.building_id,
-    )
+    while True:  # a second round only when a boundary change moved the point meanwhile
+        placement = selectors.place_point(point, day)
+        county = (placement.grid.code[:6] if placement.grid else settings.GRIDMAP_COUNTY_CODE)
+        event = Event(
+            client_id=client_id or uuid.uuid4(),
+            category=category, urgency=urgency, point=point, accuracy_m=accuracy_m, address=address,
+            description=description.strip(), channel=channel, reporter=reporter,
+            reporter_name=reporter_name, reporter_phone=reporter_phone, reported_at=now,
+            public=channel in PUBLIC_CHANNELS if public is None else public,
+            grid=placement.grid, outside_grid=placement.outside, status=State.REPORTED,
+            building_id=placement.building_id,
+        )
+        if placement.grid is None:
+            event.area = selectors.triage_area(point)
+            event.level = HandlingLevel.COMMUNITY if event.area else HandlingLevel.DISTRICT
+        _set_clock(event, now, placement.rules)
+        steps = [_step(event, Action.REPORT, reporter, "", point=point, at=now, seq=1)]
+        if placement.grid is not None:
+            event.status = State.ACCEPTED
+            steps.append(_step(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now, seq=2))
+            _route(event, day, placement.rules.category(category).effective_level())
+            if event.assignee_id:
+                event.status = State.ASSIGNED
+                steps.append(_step(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now, seq=3,
+                                   note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else "")))
+        duplicates = selectors.possible_duplicates(event)
+        event.number = _draw_number(county, day)
+        with transaction.atomic():
+            if not _still_placed(point, placement):
+                continue  # a boundary change committed since the placement: place it again
+            try:
+                with transaction.atomic(savepoint=client_id is not None):  # a fresh uuid cannot collide
+                    event.save(force_insert=True)
+            except IntegrityError:
+                # the same client id raced in from a second connection: that one is the report
+                if client_id is not None and Event.objects.filter(client_id=client_id).exists():
+                    return Report(Event.objects.get(client_id=client_id), False)
+                raise
+            first = EventAction.objects.bulk_create(steps)[0]
+            if duplicates:
+                links = Event.possible_duplicates.through
+                links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk) for pk in duplicates])
+            for photo in photos:
+                EventPhoto.objects.create(event=event, action=first, **photo)
+            message = _assignment_message(event)
+            if message:
+                notify.send(*message)
+        return Report(event, True)
+
+
+def _still_placed(point: Point, placement: selectors.Placement) -> bool:
+    """Inside the report's transaction: hold the placed grid's row and check that it still covers
+    the point (or, for a point outside every grid, still does not). A boundary change holds its
+    grids' rows until it commits and moves only the events committed before it (follow_redraw):
+    one in progress is waited for here, and the row read is then its new version; a later one
+    waits for this report and moves it."""
     if placement.grid is None:
-        event.area = selectors.triage_area(point)
-        event.level = HandlingLevel.COMMUNITY if event.area else HandlingLevel.DISTRICT
-    _set_clock(event, now, placement.rules)
-    steps = [_step(event, Action.REPORT, reporter, "", point=point, at=now, seq=1)]
-    if placement.grid is not None:
-        event.status = State.ACCEPTED
-        steps.append(_step(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now, seq=2))
-        _route(event, day, placement.rules.category(category).effective_level())
-        if event.assignee_id:
-            event.status = State.ASSIGNED
-            steps.append(_step(event, Action.ASSIGN, None, State.ACCEPTED, assignee=event.assignee, at=now, seq=3,
-                               note="自动分派 routed by location" + (" (nearest grid)" if placement.outside else "")))
-    duplicates = selectors.possible_duplicates(event)
-    event.number = _draw_number(county, day)
-    with transaction.atomic():
-        try:
-            with transaction.atomic(savepoint=client_id is not None):  # a fresh uuid cannot collide
-                event.save(force_insert=True)
-        except IntegrityError:
-            # the same client id raced in from a second connection: that one is the report
-            if client_id is not None and Event.objects.filter(client_id=client_id).exists():
-                return Report(Event.objects.get(client_id=client_id), False)
-            raise
-        first = EventAction.objects.bulk_create(steps)[0]
-        if duplicates:
-            links = Event.possible_duplicates.through
-            links.objects.bulk_create([links(from_event_id=event.pk, to_event_id=pk) for pk in duplicates])
-        for photo in photos:
-            EventPhoto.objects.create(event=event, action=first, **photo)
-        message = _assignment_message(event)
-        if message:
-            notify.send(*message)
-    return Report(event, True)
+        return True
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT coalesce(ST_Intersects(boundary, ST_GeomFromEWKB(%s)), false) "  # retired: no boundary
+                    f"FROM {placement.grid._meta.db_table} WHERE id = %s FOR KEY SHARE", [bytes(point.ewkb), placement.grid.pk])
+        (covers,) = cur.fetchone()
+    return covers != placement.outside
 
 
 def _assignment_message(event: Event) -> tuple | None:
