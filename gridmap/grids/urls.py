@@ -1,10 +1,11 @@
 from django.urls import path
 
-from . import api
+from . import api, views
 
 app_name = "grids"
 
 urlpatterns = [
+    path("editor/", views.editor, name="editor"),
     path("api/editor/sheet/", api.editor_sheet, name="editor-sheet"),
     path("api/editor/check/", api.editor_check, name="editor-check"),
     path("api/editor/preview/", api.editor_preview, name="editor-preview"),

@@ -13,6 +13,7 @@ from rest_framework.decorators import api_view
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
+from gridmap.core.basemap import BUILDING_TILE_ZOOMS
 from gridmap.core.bbox import parse_bbox
 from gridmap.core.geojson import GEOJSON, geojson_view
 from gridmap.grids.models import Level
@@ -25,8 +26,6 @@ from .search import search as run_search
 # A box wider or taller than this is refused (≈ 15 km): the map itself takes buildings as tiles.
 MAX_BBOX_DEGREES = 0.15
 MVT = "application/vnd.mapbox-vector-tile"
-# Building tiles exist for these zooms; the map draws z16 tiles when zoomed in further.
-BUILDING_TILE_ZOOMS = range(14, 17)
 
 
 @geojson_view

@@ -1,5 +1,4 @@
 """The map page (首页地图): server-rendered shell; the layers come from gridmap.map.api."""
-from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
@@ -7,16 +6,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 
+from gridmap.core import clock
+from gridmap.core.basemap import base_map, building_tile_url
 from gridmap.events import map_layer as event_map_layer
 from gridmap.grids.selectors import visible_extent
+from gridmap.grids.views import redraw_parents
 from gridmap.places.models import BuildingUse, FacilityStatus, FacilityType, OrganisationType, RiskLevel
 
 from . import selectors
-from .api import BUILDING_TILE_ZOOMS, MAX_BBOX_DEGREES
+from .api import MAX_BBOX_DEGREES
 from .patch import page_text as patch_text
 from .search import page_text as search_text
 
-BUILDINGS_MIN_ZOOM = 15
 PLACES_MIN_ZOOM = 16  # facilities and organisations (places_layers.js)
 
 
@@ -40,11 +41,11 @@ def favicon(request):
 @login_required
 def home(request):
     user = request.user
-    leaflet = settings.LEAFLET_CONFIG
     config = {
+        **base_map(visible_extent(user)),
         "api": {
             "areas": reverse("map:areas"),
-            "buildingTiles": reverse("map:building-tile", args=[0, 0, 0]).replace("0/0/0.mvt", "{z}/{x}/{y}.mvt"),
+            "buildingTiles": building_tile_url(),
             "facilities": reverse("map:facilities"), "organisations": reverse("map:organisations"),
             # "{id}" is filled in by the page (floors.js)
             "buildingFloors": reverse("people:building-floors", args=[0]).replace("/0/", "/{id}/"),
@@ -54,18 +55,10 @@ def home(request):
             "inbox": reverse("event_pages:inbox"),
         },
         "pages": {"person": reverse("people:person-page", args=[0]).replace("/0/", "/{id}/")},  # a record's own page (floors.js)
-        "extent": visible_extent(user),
-        "center": leaflet["DEFAULT_CENTER"],
-        "zoom": leaflet["DEFAULT_ZOOM"],
-        "minZoom": leaflet["MIN_ZOOM"],
-        "maxZoom": leaflet["MAX_ZOOM"],
-        "tileCrs": settings.GRIDMAP_TILE_CRS,  # "wgs84" or "gcj02" (gcj02.js shifts the tiles)
-        "tiles": [{"name": name, "url": url, "options": options} for name, url, options in leaflet["TILES"]],
         "levels": selectors.visible_levels(user),
+        "today": clock.today().isoformat(),  # the latest date of the map as of a date (as_of.js)
         # the other grid layers (城管网格 …) with grids the user may see: switcher overlays (grid_layers.js)
         "gridLayers": selectors.other_grid_layers(user),
-        "buildingsMinZoom": BUILDINGS_MIN_ZOOM,
-        "buildingTileZooms": [BUILDING_TILE_ZOOMS[0], BUILDING_TILE_ZOOMS[-1]],
         "maxBboxDegrees": MAX_BBOX_DEGREES,
         "uses": dict(BuildingUse.choices),
         "places": {  # facilities and organisations layers (places_layers.js)
@@ -99,12 +92,15 @@ def home(request):
             # the coordinate readout (coords.js): always WGS84
             "coordsPointer": _("Pointer (WGS84)"), "coordsCentre": _("Map centre (WGS84)"),
             "coordsCopy": _("Copy coordinates"), "coordsCopied": _("Copied"),
+            # the map as of a date (as_of.js); "{date}" is filled in by the page
+            "asOf": _("Boundaries as of"), "asOfToday": _("Today"), "asOfShowing": _("Boundaries as of {date}"),
             **panel_text(),
             **search_text(), **patch_text(),
         },
     }
     config["events"] = event_map_layer.page_config(user)  # events layer and panel (events_layer.js, event_panel.js)
-    return render(request, "map.html", {"config": config})
+    # the header's link to the boundary editor, for those who may redraw grids somewhere
+    return render(request, "map.html", {"config": config, "may_redraw": bool(redraw_parents(user))})
 
 
 def panel_text() -> dict:

@@ -38,7 +38,8 @@ function rgb(hex) {
 
 const mix = (c, f, toward = 0) => `rgb(${c.map((v) => Math.round(toward + (v - toward) * f)).join(",")})`;
 
-function inRing(ring, x, y) {
+/** Whether (x, y) is inside `ring` (even-odd ray casting); the editor uses it too. */
+export function inRing(ring, x, y) {
   let inside = false;
   for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
     const [xi, yi] = ring[i];

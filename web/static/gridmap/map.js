@@ -14,6 +14,7 @@ import { createGridLayers } from "./grid_layers.js";
 import { gcj02TileLayer } from "./gcj02.js";
 import { createCoordsReadout } from "./coords.js";
 import { createOverview } from "./overview.js";
+import { createAsOf } from "./as_of.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
@@ -125,8 +126,8 @@ function gridColours(features) {
 // --- area layers -------------------------------------------------------------
 function areaLayer(level, data) {
   const isGrid = level === "grid";
-  const colours = isGrid ? gridColours(data.features) : null;
-  return L.geoJSON(data, {
+  let colours = null;
+  const group = L.geoJSON(null, {
     pane: isGrid ? "gm-grids" : "gm-outlines",
     style: (f) => {
       if (!isGrid) return OUTLINE[level];
@@ -141,6 +142,14 @@ function areaLayer(level, data) {
       layer.on("add", () => tag(layer, level, p));
     },
   });
+  // the same layer with other areas (the map as of a date: as_of.js)
+  group.refill = (next) => {
+    colours = isGrid ? gridColours(next.features) : null;
+    group.clearLayers();
+    group.addData(next);
+  };
+  group.refill(data);
+  return group;
 }
 
 // --- buildings, as vector tiles from config.buildingsMinZoom (building_tiles.js) ----
@@ -282,6 +291,15 @@ window.gridmap = { map, layers, config, panel, places, gridLayers, coords, overv
 window.gridmap.buildings25d = buildings25d;
 // The header's search box and the "my patch" card (search.js, patch.js).
 Object.assign(window.gridmap, { search: createSearch(window.gridmap), patch: createPatchCard(window.gridmap) });
+// The map as of a date: the area layers redrawn by the boundaries then in force (as_of.js).
+createAsOf(map, config, {
+  getJSON, status, esc, onData: (level, data) => {
+    if (!layers[level]) return;
+    layers[level].refill(data);
+    el.dataset[level] = String(data.features.length);
+    updateLabels();
+  },
+});
 // Events: clustered markers by clock colour with a filter, and the event panel (/?event=<id> opens one).
 const eventPanel = createEventPanel(config, { map, floors: panel });
 const events = createEventsLayer(map, config, { switcher, status, onOpen: (id) => eventPanel.open(id) });
