@@ -213,10 +213,14 @@ def _notify_assignment(event: Event) -> None:
 @transaction.atomic
 def act(event_id: int, action: str, actor, *, note: str = "", public_note: str = "", point: Point | None = None,
         assignee=None, department=None, satisfaction: str = "", photos=(),
-        expected_version: int | None = None, now: dt.datetime | None = None) -> Event:
+        expected_version: int | None = None, now: dt.datetime | None = None, overdue: bool = False) -> Event:
     """Take one workflow action. The row is locked, so of two concurrent actions one wins and
     the other finds the event moved on: Conflict (409) with the current state. `note` is internal;
-    `public_note` is written for the public (Open311's status_notes shows the latest)."""
+    `public_note` is written for the public (Open311's status_notes shows the latest). `overdue`:
+    the deadline job's escalation (the event is marked as having been overdue).
+    The event's row is written once: a second write in the transaction would make PostgreSQL check
+    all its foreign keys at commit, its grid's row included, and wait for a boundary change holding
+    that row, whose events follower waits for this event: a deadlock."""
     now = now or clock.now()
     event = Event.objects.select_for_update(of=("self",)).select_related("category", "area", "grid").get(pk=event_id)
     if actor is not None and not selectors.can_see(actor, event):
@@ -236,15 +240,15 @@ def act(event_id: int, action: str, actor, *, note: str = "", public_note: str =
         event.status = step.to
     _apply(event, action, actor, now, assignee=assignee, department=department, satisfaction=satisfaction)
     event.version += 1
-    event.save()
+    event.ever_overdue = event.ever_overdue or overdue
     logged = _log(event, action, actor, before, note=note, public_note=public_note.strip(), point=point, at=now,
                   assignee=event.assignee if action in (Action.ASSIGN, Action.HAND_TO_DEPARTMENT, Action.ESCALATE) else None)
     for photo in photos:
         EventPhoto.objects.create(event=event, action=logged, **photo)
     if action == Action.ESCALATE and event.assignee_id:
         before, event.status = event.status, State.ASSIGNED  # the upper level's person takes it at once
-        event.save()
         _log(event, Action.ASSIGN, None, before, assignee=event.assignee, at=now, note="自动分派 routed to the next level")
+    event.save()
     _after(event, action, actor)
     return event
 
@@ -347,8 +351,7 @@ def check_deadlines(now: dt.datetime | None = None, progress=None) -> dict[str, 
             event = Event.objects.select_for_update(skip_locked=True).filter(pk=pk, status__in=active, due_at__lte=now).first()
             if event is None:
                 continue
-            Event.objects.filter(pk=pk).update(ever_overdue=True)
-            act(pk, Action.ESCALATE, None, note="超时自动上报上级 overdue: escalated by the deadline job", now=now)
+            act(pk, Action.ESCALATE, None, note="超时自动上报上级 overdue: escalated by the deadline job", now=now, overdue=True)
             done["escalated"] += 1
     return done
 
