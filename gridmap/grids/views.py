@@ -5,7 +5,6 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext
 
 from gridmap.core import clock
 from gridmap.core.basemap import base_map, building_tile_url
@@ -66,7 +65,7 @@ def editor_text() -> dict:
         "pickGrid": _("Click a grid first."),
         "keeps": _("Keeps its code"), "target": _("Its ground and contents go to"), "noTarget": _("none (leave a gap)"),
         "checking": _("Checking…"), "checkOk": _("No errors."), "errors": _("Errors"), "warnings": _("Warnings"),
-        "notes": _("Notes"), "m2": pgettext("square metres", "{n} m²"),
+        "notes": _("Notes"),
         "preview": _("Preview"), "previewTitle": _("What moves"), "kind": _("Kind"), "from": _("From"), "to": _("To"),
         "count": _("Count"), "nothingMoves": _("Nothing moves."), "totalsAfter": _("Each grid afterwards"),
         "noGrid": _("no grid"),

@@ -1,6 +1,7 @@
 """The boundary editor's API: sheet, check, preview, commit and history, scoped by area."""
 import pytest
 from django.contrib.gis.geos import Point
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from gridmap.core.models import Role
@@ -99,3 +100,23 @@ def test_suggestions_name_an_operation_the_editor_can_preview(tree, staff, make_
     outsider = make_user("outsider", Role.AREA_STAFF, other)
     assert client(outsider).get("/api/editor/suggestions/", {"parent": tree["community"].pk}).status_code == 404
     assert c.get("/api/editor/suggestions/", {"parent": "x"}).status_code == 400
+
+
+def test_the_editor_page_offers_the_areas_the_user_may_redraw_under(client, tree, staff):
+    def chooser(user):
+        client.force_login(user)
+        r = client.get(reverse("grids:editor"))
+        return r.status_code, [a.code for a in r.context["parents"]] if r.status_code == 200 else None
+
+    assert chooser(staff["centre"]) == (200, ["440305005", "440305005001"])
+    assert chooser(staff["street"]) == (200, ["440305005", "440305005001"])
+    assert chooser(staff["community"]) == (200, ["440305005001"])
+    assert chooser(staff["leader_a"]) == (403, None)  # a grid leader sees grids, the centre redraws them
+    assert reverse("grids:editor") not in client.get("/").content.decode()  # no editor link on the leader's map
+    client.force_login(staff["community"])
+    r = client.get(reverse("grids:editor"), {"parent": tree["street"].pk})
+    assert r.context["parent"] == tree["community"]  # not among theirs: their own area instead
+    client.force_login(staff["centre"])
+    assert reverse("grids:editor") in client.get("/").content.decode()
+    client.logout()
+    assert client.get(reverse("grids:editor")).status_code == 302  # to the sign-in

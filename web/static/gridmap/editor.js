@@ -447,8 +447,7 @@ function drawProposal(data) {
       pane: "ed-findings", style: { ...style, interactive: true }, ...NOT_SNAPPED,
       pointToLayer: (_f, latlng) => L.circleMarker(latlng, { ...style, radius: 9, pane: "ed-findings" }),
     });
-    const area = f.area_m2 != null ? ` (${fill(T.m2, { n: Math.round(f.area_m2).toLocaleString() })})` : "";
-    layer.bindTooltip(`${f.message}${area}`, { sticky: true });
+    layer.bindTooltip(f.message, { sticky: true });
     layer.eachLayer((l) => l.on("add", () => l.getElement()?.classList.add("ed-finding", `ed-finding-${f.kind}`)));
     findingsLayer.addLayer(layer);
   });

@@ -9,16 +9,14 @@ const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(
 const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => values[k] ?? "");
 export const KINDS = ["buildings", "dwellings", "households", "people", "organisations", "facilities", "events"];
 
-/** The findings of a check, errors first: message, grids, area. */
+/** The findings of a check, errors first. */
 export function findingsHtml(T, findings) {
   const groups = [["error", T.errors], ["warning", T.warnings], ["info", T.notes]];
   const parts = groups.map(([severity, title]) => {
     const items = findings.filter((f) => f.severity === severity);
     if (!items.length) return "";
-    const lis = items.map((f) => {
-      const area = f.area_m2 != null ? ` <small>(${esc(fill(T.m2, { n: Math.round(f.area_m2).toLocaleString() }))})</small>` : "";
-      return `<li data-severity="${esc(severity)}" data-kind="${esc(f.kind)}">${esc(f.message)}${area}</li>`;
-    });
+    // the message names the area where it has one (topology.py)
+    const lis = items.map((f) => `<li data-severity="${esc(severity)}" data-kind="${esc(f.kind)}">${esc(f.message)}</li>`);
     return `<h3 class="ed-${severity}">${esc(title)}</h3><ul class="ed-findings">${lis.join("")}</ul>`;
   });
   return parts.join("") || `<p class="ed-ok">${esc(T.checkOk)}</p>`;
