@@ -317,7 +317,7 @@ def bench_layers(port: int, username: str, width: float, height: float, places: 
     from django.db import connection
     from django.urls import NoReverseMatch, reverse
 
-    layers = [("buildings", reverse("grids:map-buildings"), "")]
+    layers = [("buildings", reverse("map:buildings"), "")]
     try:
         events = reverse("events:map")
         layers += [("events open", events, "&status=open"), ("events all", events, "")]
@@ -380,7 +380,7 @@ def view_tiles(cx: float, cy: float, zoom: int, width_px: int = 1280, height_px:
     covering the view padded by 10% each way (map.js), at the tile zoom the page uses."""
     import math
 
-    from gridmap.grids.api import BUILDING_TILE_ZOOMS
+    from gridmap.map.api import BUILDING_TILE_ZOOMS
 
     z = max(BUILDING_TILE_ZOOMS[0], min(zoom - 1, BUILDING_TILE_ZOOMS[-1]))  # 512-px tiles (building_tiles.js)
     world_px = 256 * 2 ** zoom
@@ -407,7 +407,7 @@ def bench_building_tiles(port: int, username: str, spots: list[tuple[float, floa
                 http_ms = sql_ms = 0.0
                 size, ids = 0, set()
                 for z, x, y in tiles:
-                    path = reverse("grids:map-building-tile", args=[z, x, y])
+                    path = reverse("map:building-tile", args=[z, x, y])
                     statements = layer_sql(client, path)
                     ms, n = time_http(conn, path, cookie, repeat)
                     http_ms, size, sql_ms = http_ms + ms, size + n, sql_ms + time_sql(cur, statements, repeat)
