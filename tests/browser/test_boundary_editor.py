@@ -5,6 +5,7 @@ finds each building in the grid of its side, and the map as of yesterday still s
 whole; under the site's exact content security policy, with no page error. Screenshot in
 tests/artifacts/."""
 import datetime as dt
+import re
 
 import pytest
 import shapely
@@ -95,4 +96,23 @@ def test_centre_splits_a_grid_on_the_map_and_the_buildings_follow(live_server, p
     page.click(".gm-as-of-today")
     page.wait_for_selector('#map[data-as-of=""]')
     assert page.locator("path.gm-grid").count() == 3 and page.locator(".gm-as-of-note").is_hidden()
+    assert page.errors == []
+
+
+def test_a_drawing_over_a_neighbour_is_refused_with_the_overlap_drawn_and_undone(live_server, page, tree, staff):
+    login(page, live_server, "community")  # community staff redraw within their community
+    page.goto(f"{live_server.url}/editor/")
+    page.wait_for_selector("#map[data-state=ready]")
+    page.click("[data-tool=draw]")
+    corners = [(113.93, 22.52), (113.97, 22.52), (113.97, 22.54), (113.93, 22.54), (113.93, 22.52)]  # across A and B
+    for corner in corners:
+        page.mouse.click(*screen_point(page, *corner))
+    page.wait_for_selector("#map[data-check=errors]")
+    assert page.locator("path.ed-finding-overlap").count() == 2  # over A and over B, in red
+    overlaps = page.locator('#ed-findings li[data-kind="overlap"]').all_inner_texts()
+    assert len(overlaps) == 2 and all(re.search(r"\d,\d{3},\d{3}", text) for text in overlaps)  # its m², millions
+    assert page.locator("[data-testid=commit]").is_disabled()
+    page.keyboard.press("Control+z")  # the drawing undone: nothing proposed, nothing to check
+    page.wait_for_selector("#map[data-check=idle]")
+    assert page.locator("path.ed-finding").count() == 0 and page.locator("#ed-act").is_hidden()
     assert page.errors == []
