@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Max
 from django.db.models.expressions import RawSQL
 
 from gridmap.core import clock
@@ -402,26 +403,31 @@ def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
     {"moved": [numbers], "kept": [numbers]}."""
     now = clock.now()
     day = now.astimezone(TZ).date()
-    events = (Event.objects.select_for_update(of=("self",)).select_related("category", "area")
-              .filter(area_id__in=changed_ids, level=HandlingLevel.GRID).exclude(status__in=FINAL_STATES)
-              .annotate(now_in=RawSQL("gridmap_grid_at(events_event.point)", [])).order_by("number"))
+    # set-based: the boundary change holds its grids (and reports into them wait) until this is done
+    events = list(Event.objects.select_for_update(of=("self",)).select_related("category", "area")
+                  .filter(area_id__in=changed_ids, level=HandlingLevel.GRID).exclude(status__in=FINAL_STATES)
+                  .annotate(now_in=RawSQL("gridmap_grid_at(events_event.point)", []))
+                  .exclude(now_in=F("area_id")).order_by("number"))
     grids = {a.pk: a for a in Area.objects.filter(pk__in={e.now_in for e in events} - {None})}
-    done = {"moved": [], "kept": []}
+    takes = {pk: selectors.responsible_for(grid, day) for pk, grid in grids.items()}
+    last = dict(EventAction.objects.filter(event__in=events).values_list("event").annotate(Max("seq")))
+    done, moved, steps = {"moved": [], "kept": []}, [], []
     for event in events:
-        if event.now_in == event.area_id:
-            continue
         new = grids.get(event.now_in)
         moves = new is not None and (policy == "move" or (policy == "default" and event.status in NOT_TAKEN_UP))
         why = f"边界调整 boundary change #{redraw.pk}: {event.area.code} → {new.code if new else '—'}"
         if moves:
-            event.area = new
-            event.assignee = selectors.responsible_for(new, day)
+            event.area, event.assignee = new, takes[new.pk]
             event.version += 1
-            event.save(update_fields=["area", "assignee", "version"])
-            _log(event, Action.BOUNDARY, redraw.author, event.status, note=why + "（已转新网格 moved）",
-                 assignee=event.assignee, at=now)
-            _notify_assignment(event)
-        else:
-            _log(event, Action.BOUNDARY, redraw.author, event.status, note=why + "（留原处理人 kept）", at=now)
+            moved.append(event)
+        steps.append(_step(event, Action.BOUNDARY, redraw.author, event.status, at=now, seq=last[event.pk] + 1,
+                           note=why + ("（已转新网格 moved）" if moves else "（留原处理人 kept）"),
+                           assignee=event.assignee if moves else None))
         done["moved" if moves else "kept"].append(event.number)
+    for pk, grid in grids.items():  # one write per event, one statement per new grid
+        Event.objects.filter(pk__in=[e.pk for e in moved if e.area_id == pk]).update(
+            area=grid, assignee=takes[pk], version=F("version") + 1)
+    EventAction.objects.bulk_create(steps, batch_size=1000)
+    for event in moved:
+        _notify_assignment(event)
     return done

@@ -214,9 +214,12 @@ class JobLoop(threading.Thread):
 
 
 def run_job() -> tuple[int, str]:
+    """(exit code, the job's summary line, or the first line of its error)."""
     done = subprocess.run(JOB, check=False, cwd=ROOT, capture_output=True, text=True, timeout=300)
-    lines = (done.stdout.strip() or done.stderr.strip() or "(no output)").splitlines()
-    return done.returncode, lines[-1]
+    if done.returncode == 0:
+        return 0, done.stdout.strip().splitlines()[-1]
+    errors = [x for x in done.stderr.splitlines() if re.match(r"[\w.]+(Error|Exception|Gone): ", x)]
+    return done.returncode, (errors or done.stderr.strip().splitlines() or ["(no output)"])[-1]
 
 
 def make_due(events, start: dt.datetime, span_s: float, warn_s: float) -> list[int]:

@@ -42,7 +42,7 @@ def blocked_by(pid: int, timeout: float = 30) -> None:
 
 
 def test_the_job_and_a_boundary_change_of_the_events_grid_both_commit(tree, staff, report, monkeypatch):
-    event = report()  # grid A, assigned to its leader
+    event = report(lon=113.945, lat=22.52)  # grid A's, in the strip B takes: the follower will want it
     real_act, errors, results = services.act, [], {}
     escalated, release = threading.Event(), threading.Event()
 
