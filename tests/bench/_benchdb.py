@@ -68,3 +68,22 @@ def drop_database(name: str) -> None:
     with admin.cursor() as cur:
         cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     admin.close()
+
+
+def load_demo(name: str, scale: int, seed: int, reuse: bool) -> None:
+    """The demo district ×`scale` in scratch database `name` (set up by `use_scratch_database`),
+    loaded with each stage's time printed, or with `reuse` kept from an earlier --keep run."""
+    import time
+
+    from gridmap.demo.services import load_demo_district
+    from gridmap.grids.models import Area, Level
+
+    if reuse and Area.objects.exists():
+        streets = Area.objects.filter(level=Level.STREET).count()
+        if streets == scale:
+            print(f"demo district ×{scale}: reused from {name}")
+            return
+        sys.exit(f"{name} holds a ×{streets} demo, not ×{scale}: run without --reuse")
+    started = time.perf_counter()
+    load_demo_district(seed=seed, scale=scale, on_stage=lambda s: print(f"  {time.perf_counter() - started:6.1f} s  {s}", flush=True))
+    print(f"demo district ×{scale} loaded in {time.perf_counter() - started:.0f} s")

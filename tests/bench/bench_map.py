@@ -43,7 +43,7 @@ import sys
 import time
 from pathlib import Path
 
-from _benchdb import ROOT, drop_database, use_scratch_database
+from _benchdb import ROOT, drop_database, load_demo, use_scratch_database
 
 DB = "gridmap_bench_map"
 CHROMIUM = os.environ.get("GRIDMAP_CHROMIUM", "/usr/bin/chromium")
@@ -83,21 +83,6 @@ def median(values):
 
 
 # --- data -------------------------------------------------------------------------------------
-
-def load_district(scale: int, seed: int, reuse: bool) -> None:
-    from gridmap.demo.services import load_demo_district
-    from gridmap.grids.models import Area, Level
-
-    if reuse and Area.objects.exists():
-        streets = Area.objects.filter(level=Level.STREET).count()
-        if streets == round(scale):
-            print(f"demo district ×{scale}: reused from {DB}")
-            return
-        sys.exit(f"{DB} holds a ×{streets} demo, not ×{scale}: run without --reuse")
-    started = time.perf_counter()
-    load_demo_district(seed=seed, scale=scale, on_stage=lambda s: print(f"  {time.perf_counter() - started:6.1f} s  {s}", flush=True))
-    print(f"demo district ×{scale} loaded in {time.perf_counter() - started:.0f} s")
-
 
 def ensure_events(count: int, seed: int) -> None:
     """`count` events at random points over the district's grids, reported over the past year;
@@ -520,7 +505,7 @@ def main():
     width, height = (float(v) for v in args.bbox.lower().split("x"))
 
     use_scratch_database(DB, fresh=not args.reuse)
-    load_district(args.scale, args.seed, args.reuse)
+    load_demo(DB, args.scale, args.seed, args.reuse)
     ensure_events(args.events if args.events is not None else 5000 * args.scale, args.seed)
     from django.db import connection
 
