@@ -176,15 +176,7 @@ def editor_suggestions(request):
     """GET ?parent=id[&layer=code] → the parent's grids outside the household bounds, each with a
     split or merge to start from, as the operation this API takes (proposals.suggestions)."""
     parent, layer = _redrawn_parent(request)
-    found = proposals.suggestions(parent, layer)
-    # a suggested line reaches far past its grid (hundreds of km, more than a drawn line may span):
-    # cut it to the parent's box, widened so it still crosses every grid of the parent
-    reach = shapely.from_wkb(bytes(parent.boundary.envelope.wkb)).buffer(0.01, join_style="mitre")
-    for entry in found:
-        if entry["operation"] and entry["operation"]["operation"] == Operation.SPLIT:
-            line = shapely.geometry.shape(entry["operation"]["line"]).intersection(reach)
-            entry["operation"]["line"] = shapely.geometry.mapping(line)
-    return Response({"parent": parent.pk, "layer": layer.code, "suggestions": found})
+    return Response({"parent": parent.pk, "layer": layer.code, "suggestions": proposals.suggestions(parent, layer)})
 
 
 @extend_schema(request=OperationSerializer, responses={200: OpenApiTypes.OBJECT})

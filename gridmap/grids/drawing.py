@@ -5,7 +5,7 @@ Pure shapely on lon/lat (EPSG:4326) shapes, no database: the editor's services c
 then check and store the result. Every overlay runs on a fixed precision grid (PRECISION, about
 0.1 mm), so two grids cut from one polygon share their edge vertex for vertex and their union
 gives the polygon back exactly. (Where a cut ends on a neighbour's straight edge, the new vertex
-rounds off that edge by under 0.1 mm: slivers of cm² to dm², below the checks' 1 m².)"""
+rounds off that edge by under 0.1 mm: a sliver of a few cm², far below the checks' 1 m².)"""
 import math
 
 import shapely
@@ -86,11 +86,15 @@ def split_by_line(grid: BaseGeometry, line: BaseGeometry, *, reach_m: float = SN
     if len(pieces) < 2:
         raise ValidationError(_("the line does not cut the grid in two: draw it across the grid, from edge to edge"),
                               code="split_line")
-    pieces = [polygonal(p) for p in pieces]
-    pieces = [p for p in pieces if not p.is_empty]
-    if len(pieces) < 2:
+    big = [p for p in pieces if not polygonal(p).is_empty]
+    if len(big) < 2:
         raise ValidationError(_("the line only cuts off a sliver (under %(m2)s m²)") % {"m2": SLIVER_M2}, code="split_line")
-    return sorted(pieces, key=lambda p: -p.area)
+    # a sliver the line cuts off near a corner goes to the piece it borders longest: dropped, it
+    # would be a gap between the new grids
+    for sliver in (p for p in pieces if polygonal(p).is_empty):
+        i = max(range(len(big)), key=lambda k: shapely.intersection(sliver.boundary, big[k].boundary).length)
+        big[i] = exact(shapely.union(big[i], sliver, grid_size=PRECISION))
+    return sorted(big, key=lambda p: -p.area)
 
 
 def merge(grids: list[BaseGeometry]) -> BaseGeometry:

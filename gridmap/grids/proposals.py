@@ -231,7 +231,7 @@ def _balanced_line(sheet, grid: BaseGeometry) -> BaseGeometry | None:
     for a, b in zip(ordered, ordered[1:]):
         cum += a.households
         gaps.append((abs(cum - total / 2), (along(a.point) + along(b.point)) / 2))
-    c, reach = grid.centroid, 2 * length + 1
+    c, reach = grid.centroid, length  # the long side: from the centroid, far enough to cross any width
     base = along(c)
     for _off, t in sorted(gaps):
         # the point on the axis through the centroid at position t, and the line square to the axis there

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from gridmap.grids import drawing
-from gridmap.grids.topology import GAP_M2, Building, Sheet, area_m2
+from gridmap.grids.topology import Building, Sheet, area_m2
 
 @pytest.fixture(autouse=True)
 def _english():
@@ -66,9 +66,8 @@ def test_a_random_partition_of_the_parent_is_accepted(pieces):
     proposal = {f"G{i}": p for i, p in enumerate(pieces)}
     assert errors(sheet().check(proposal)) == []
     # together the pieces are the parent: what differs is rounding to the precision grid where a
-    # cut ends on a neighbour's straight edge (its new vertex rounded off the edge by < 0.1 mm),
-    # a few slivers of cm² to dm², under what the checks count as a gap or an overlap
-    assert area_m2([shapely.union_all(pieces).symmetric_difference(PARENT)])[0] < GAP_M2
+    # cut ends on a neighbour's straight edge (its new vertex rounded off the edge by < 0.1 mm)
+    assert area_m2([shapely.union_all(pieces).symmetric_difference(PARENT)])[0] < 0.1
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -46,3 +46,11 @@ def test_a_grid_within_bounds_gets_no_suggestion(tree):
     houses("A", [113.92], [22.53, 22.57], 200)  # 400 households
     houses("B", [113.97], [22.53, 22.57], 180)  # 360
     assert proposals.suggestions(tree["community"], tree["a"].layer) == []
+
+
+def test_a_suggested_line_stays_near_its_grid(tree):
+    houses("A", [113.905 + k * 0.006 for k in range(7)], [22.53, 22.57], 50)
+    (split,) = [s for s in proposals.suggestions(tree["community"], tree["a"].layer) if s["kind"] == "split"]
+    w, s, e, n = shapely.geometry.shape(split["operation"]["line"]).bounds
+    # grid A is 5 km × 11 km: the line crosses it with room to spare, and stays a drawable length
+    assert w <= 113.90 and e >= 113.95 and e - w < 0.3 and n - s < 0.3
