@@ -108,24 +108,25 @@ def merge(grids: list[BaseGeometry]) -> BaseGeometry:
     return union
 
 
-def reshape(old: BaseGeometry, new: BaseGeometry, neighbours: dict) -> tuple[BaseGeometry, dict, BaseGeometry]:
+def reshape(old: BaseGeometry, new: BaseGeometry, neighbours: dict, siblings=None) -> tuple[BaseGeometry, dict, BaseGeometry]:
     """A grid redrawn from `old` to `new`, with its neighbours ({key: geometry}) following: each
     neighbour gives up what the new shape takes from it, and each piece of ground the grid gives
-    up goes to the neighbour that shares the longest border with that piece — so moving a shared
-    edge moves it in both grids at once. Returns (the grid's new shape, {key: new shape} of the
-    neighbours that changed, the ground given up that no neighbour borders: a gap)."""
+    up goes to the sibling (a neighbour under the same parent; `siblings`, default all) that
+    shares the longest border with that piece — so moving a shared edge moves it in both grids at
+    once. Returns (the grid's new shape, {key: new shape} of the neighbours that changed, the
+    ground given up that no sibling borders: a gap)."""
     old, new = exact(old), snap(new, list(neighbours.values()))
     changed = {}
     for key, geom in neighbours.items():
         geom = exact(geom)
-        if geom.intersects(new):
-            less = polygonal(shapely.difference(geom, new, grid_size=PRECISION))
-            if not less.equals(geom):
-                changed[key] = less
+        # a neighbour changes only where the new shape takes ground from it: one that merely
+        # touches it, or overlaps it by a rounding sliver, keeps its shape and its version
+        if not polygonal(shapely.intersection(geom, new, grid_size=PRECISION)).is_empty:
+            changed[key] = polygonal(shapely.difference(geom, new, grid_size=PRECISION))
     released = polygonal(shapely.difference(old, new, grid_size=PRECISION))
     gap = []
     for piece in shapely.get_parts(released):
-        current = {k: changed.get(k, exact(g)) for k, g in neighbours.items()}
+        current = {k: changed.get(k, exact(g)) for k, g in neighbours.items() if siblings is None or k in siblings}
         shared = {k: shapely.intersection(piece.boundary, g.boundary, grid_size=PRECISION).length for k, g in current.items()}
         best = max(shared, key=shared.get, default=None)
         if best is None or shared[best] <= 0:

@@ -120,7 +120,8 @@ def reshape(grid: Area, shape: BaseGeometry) -> Proposal:
     """`grid` redrawn as `shape`; its neighbours give up what it takes and receive what it gives up."""
     grid = _grid(grid)
     near = {g.code: g for g in neighbours(grid)}
-    new, changed, gap = drawing.reshape(shape_of(grid.boundary), shape, {c: shape_of(g.boundary) for c, g in near.items()})
+    new, changed, gap = drawing.reshape(shape_of(grid.boundary), shape, {c: shape_of(g.boundary) for c, g in near.items()},
+                                        siblings={c for c, g in near.items() if g.parent_id == grid.parent_id})
     changes = [Change(grid.code, new, grid)] + [Change(c, s, near[c]) for c, s in sorted(changed.items())]
     return _proposal(Operation.RESHAPE, grid.parent, grid.layer, changes)
 

@@ -131,3 +131,16 @@ def test_checks_name_households_buildings_and_the_parent():
     beyond = shapely.box(W, S, E + metres(50), N)
     out = [f for f in s.check({"G1": beyond}) if f.kind == "outside_parent"]
     assert out and 40 * 1100 < out[0].area_m2 < 60 * 1200
+
+
+def test_a_neighbour_that_only_touches_keeps_its_shape_and_ground_given_up_goes_to_siblings():
+    west, east = drawing.split_by_line(PARENT, shapely.LineString([(114.054, 22.54), (114.054, 22.57)]))[::-1]
+    north_of = shapely.box(W, N, E, N + 0.01)  # shares the parent's north edge with both
+    # the east grid's east edge moves 50 m in; the west grid and the grid to the north do not change
+    moved = shapely.box(114.054, S, E - metres(50), N)
+    _new, changed, gap = drawing.reshape(east, moved, {"W": west, "N": north_of}, siblings={"W"})
+    assert changed == {} and area_m2([gap])[0] == pytest.approx(50 * 1100, rel=0.05)
+    # nudging the shared edge by a rounding error changes nobody either
+    _new, changed, _gap = drawing.reshape(east, shapely.affinity.translate(east, -1e-10), {"W": west, "N": north_of},
+                                          siblings={"W"})
+    assert changed == {}
