@@ -18,10 +18,19 @@ def log_channel(user, event, kind, text):
 
 
 def send(user, event, kind: str, text: str) -> Notification:
-    note = Notification.objects.create(user=user, event=event, kind=kind, text=text[:300])
+    return send_many([(user, event, kind, text)])[0]
+
+
+def send_many(messages) -> list[Notification]:
+    """Several (user, event, kind, text) messages: the inbox rows in one INSERT (a boundary change
+    re-routes hundreds of events inside its transaction), then each outside channel per message."""
+    notes = Notification.objects.bulk_create(
+        [Notification(user=user, event=event, kind=kind, text=text[:300]) for user, event, kind, text in messages])
     for path in settings.GRIDMAP_NOTIFY_CHANNELS:
-        import_string(path)(user, event, kind, text)
-    return note
+        channel = import_string(path)
+        for user, event, kind, text in messages:
+            channel(user, event, kind, text)
+    return notes
 
 
 def mark_read(user, ids=None) -> int:

@@ -428,6 +428,5 @@ def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
         Event.objects.filter(pk__in=[e.pk for e in moved if e.area_id == pk]).update(
             area=grid, assignee=takes[pk], version=F("version") + 1)
     EventAction.objects.bulk_create(steps, batch_size=1000)
-    for event in moved:
-        _notify_assignment(event)
+    notify.send_many([m for m in map(_assignment_message, moved) if m])
     return done
