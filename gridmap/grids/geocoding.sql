@@ -7,7 +7,9 @@
 --
 -- Triggers keep `grid_id` right on every insert and update. Bulk paths (regrid, imports, the
 -- demo generator) set the transaction-local setting gridmap.bulk = 'on', which makes the row
--- triggers stand aside, and then place every row with one set-based statement instead.
+-- triggers stand aside, and then place every row with one set-based statement instead. The
+-- cascade triggers check the setting in their WHEN clause, so in a batch they do not fire at
+-- all (no function call and no queued after-trigger event per row).
 
 CREATE OR REPLACE FUNCTION gridmap_bulk() RETURNS boolean
 LANGUAGE sql STABLE AS $$ SELECT coalesce(current_setting('gridmap.bulk', true), '') = 'on' $$;
@@ -90,26 +92,23 @@ BEGIN
     RETURN NEW;
 END $$;
 
--- when a building or dwelling moves grid, what stands on it moves too.
+-- when a building or dwelling moves grid, what stands on it moves too (outside a batch: the
+-- triggers' WHEN clause).
 CREATE OR REPLACE FUNCTION gridmap_cascade_building() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT gridmap_bulk() THEN
-        UPDATE places_dwelling SET grid_id = NEW.grid_id
-        WHERE building_id = NEW.id AND grid_id IS DISTINCT FROM NEW.grid_id;
-        UPDATE places_organisation SET grid_id = NEW.grid_id
-        WHERE building_id = NEW.id AND location = OLD.location AND grid_id IS DISTINCT FROM NEW.grid_id;
-    END IF;
+    UPDATE places_dwelling SET grid_id = NEW.grid_id
+    WHERE building_id = NEW.id AND grid_id IS DISTINCT FROM NEW.grid_id;
+    UPDATE places_organisation SET grid_id = NEW.grid_id
+    WHERE building_id = NEW.id AND location = OLD.location AND grid_id IS DISTINCT FROM NEW.grid_id;
     RETURN NULL;
 END $$;
 
 CREATE OR REPLACE FUNCTION gridmap_cascade_dwelling() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF NOT gridmap_bulk() THEN
-        UPDATE people_household SET grid_id = NEW.grid_id
-        WHERE dwelling_id = NEW.id AND grid_id IS DISTINCT FROM NEW.grid_id;
-        UPDATE people_person SET grid_id = NEW.grid_id
-        WHERE dwelling_id = NEW.id AND grid_id IS DISTINCT FROM NEW.grid_id;
-    END IF;
+    UPDATE people_household SET grid_id = NEW.grid_id
+    WHERE dwelling_id = NEW.id AND grid_id IS DISTINCT FROM NEW.grid_id;
+    UPDATE people_person SET grid_id = NEW.grid_id
+    WHERE dwelling_id = NEW.id AND grid_id IS DISTINCT FROM NEW.grid_id;
     RETURN NULL;
 END $$;
 
@@ -118,7 +117,7 @@ CREATE TRIGGER place_building BEFORE INSERT OR UPDATE OF footprint, location ON 
     FOR EACH ROW EXECUTE FUNCTION gridmap_place_building();
 DROP TRIGGER IF EXISTS cascade_building ON places_building;
 CREATE TRIGGER cascade_building AFTER UPDATE OF grid_id ON places_building
-    FOR EACH ROW WHEN (OLD.grid_id IS DISTINCT FROM NEW.grid_id) EXECUTE FUNCTION gridmap_cascade_building();
+    FOR EACH ROW WHEN (OLD.grid_id IS DISTINCT FROM NEW.grid_id AND NOT gridmap_bulk()) EXECUTE FUNCTION gridmap_cascade_building();
 DROP TRIGGER IF EXISTS place_facility ON places_facility;
 CREATE TRIGGER place_facility BEFORE INSERT OR UPDATE OF geom ON places_facility
     FOR EACH ROW EXECUTE FUNCTION gridmap_place_facility();
@@ -133,7 +132,7 @@ CREATE TRIGGER place_dwelling BEFORE INSERT OR UPDATE OF building_id ON places_d
     FOR EACH ROW EXECUTE FUNCTION gridmap_place_dwelling();
 DROP TRIGGER IF EXISTS cascade_dwelling ON places_dwelling;
 CREATE TRIGGER cascade_dwelling AFTER UPDATE OF grid_id ON places_dwelling
-    FOR EACH ROW WHEN (OLD.grid_id IS DISTINCT FROM NEW.grid_id) EXECUTE FUNCTION gridmap_cascade_dwelling();
+    FOR EACH ROW WHEN (OLD.grid_id IS DISTINCT FROM NEW.grid_id AND NOT gridmap_bulk()) EXECUTE FUNCTION gridmap_cascade_dwelling();
 DROP TRIGGER IF EXISTS place_household ON people_household;
 CREATE TRIGGER place_household BEFORE INSERT OR UPDATE OF dwelling_id ON people_household
     FOR EACH ROW EXECUTE FUNCTION gridmap_place_by_dwelling();

@@ -83,7 +83,7 @@ def commit_steps():
     from gridmap.grids import followers, selectors, services
 
     targets = [(selectors, "sheet", "sheets (topology check)"), (selectors, "impact", "impact preview"),
-               (services, "_new_version", "boundary versions"), (services, "regrid", "regrid")]
+               (services, "_new_versions", "boundary versions"), (services, "regrid", "regrid")]
     return targets + [(followers.FOLLOWERS, key, f"follower {key}") for key in followers.FOLLOWERS]
 
 
@@ -295,8 +295,8 @@ def main():
     parser.add_argument("--scale", type=int, default=100, help="demo district scale (the issue asks ×100; ~30 min to load)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--street", type=int, default=1, help="which street (in code order) to redraw")
-    parser.add_argument("--shift", type=float, default=50.0, help="metres every inner vertex of the street moves")
-    parser.add_argument("--ramp", type=float, default=150.0, help="metres from a community's outline to a full shift")
+    parser.add_argument("--shift", type=float, default=120.0, help="metres every inner vertex of the street moves")
+    parser.add_argument("--ramp", type=float, default=200.0, help="metres from a community's outline to a full shift")
     parser.add_argument("--runs", type=int, default=3, help="rolled-back runs of each timed step (median)")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database of an earlier --keep run")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")

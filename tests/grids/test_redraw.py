@@ -8,14 +8,14 @@ import pytest
 import shapely
 from django.contrib.gis.geos import Point
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import translation
 
 from gridmap.core import clock
 from gridmap.grids import proposals, selectors, services
 from gridmap.grids.models import Area, AreaBoundary, Level, Redraw
-from gridmap.people.models import Household, Person
+from gridmap.people.models import Household, Person, Visit
 from gridmap.places.models import Building, Dwelling, Facility
 
 from ..conftest import rect
@@ -229,3 +229,74 @@ def test_the_map_as_of_a_date_and_the_effective_date(tree, staff, time_machine):
     assert as_of(created - dt.timedelta(days=1)) == []
     assert as_of(created + dt.timedelta(days=1)) == [(A_CODE, 1), (B_CODE, 1)]
     assert as_of(effective) == as_of(clock.now()) == [(A_CODE, 2)]
+
+
+def in_strip(x0: float, x1: float) -> list[Building]:
+    return [b for b in Building.objects.order_by("code") if x0 < b.location.x < x1]
+
+
+def tampered(building: Building, grid) -> None:
+    """What stands on `building` set to `grid` with the triggers aside (as a bulk write might)."""
+    with transaction.atomic(), services.bulk_placement():
+        Dwelling.objects.filter(building=building).update(grid=grid)
+        Household.objects.filter(dwelling__building=building).update(grid=grid)
+        Person.objects.filter(dwelling__building=building).update(grid=grid)
+
+
+def standing_on(building: Building) -> set:
+    return {*Dwelling.objects.filter(building=building).values_list("grid_id", flat=True),
+            *Household.objects.filter(dwelling__building=building).values_list("grid_id", flat=True),
+            *Person.objects.filter(dwelling__building=building).values_list("grid_id", flat=True)}
+
+
+def test_a_regrid_of_an_extent_cascades_there_only_and_from_every_building_in_it(town):
+    """regrid(extent) places the rows located in the extent and makes what stands on its
+    buildings agree with them (even where the building did not move: an import's upsert writes
+    the building's grid itself); what lies outside is not read, not even to repair it."""
+    a, b = town["a"], town["b"]
+    inside, outside = in_strip(113.96, 113.97)[0], in_strip(113.90, 113.94)[0]
+    assert inside.grid_id == b.pk and outside.grid_id == a.pk
+    tampered(inside, a)
+    tampered(outside, None)
+    result = services.regrid(extent=rect(113.96, 22.50, 113.97, 22.60))
+    assert standing_on(inside) == {b.pk}
+    assert standing_on(outside) == {None}  # outside the extent: left alone
+    assert result.changed["places_dwelling"] == Dwelling.objects.filter(building=inside).count()
+    assert result.changed["people_household"] == Household.objects.filter(dwelling__building=inside).count()
+    assert result.changed["places_building"] == 0  # the buildings were right
+
+
+def test_a_commit_moves_visits_by_their_point_and_counts_the_rows_it_wrote(town, staff):
+    a, b = town["a"], town["b"]
+    moving, staying = in_strip(113.95, 113.96)[0], in_strip(113.97, 114.00)[0]
+    at = clock.now()
+    by_point = Visit.objects.create(worker=staff["centre"], visited_at=at, building=moving, location=moving.location)
+    no_point = Visit.objects.create(worker=staff["centre"], visited_at=at, building=staying)
+    by_point.refresh_from_db()
+    no_point.refresh_from_db()
+    assert by_point.grid_id == b.pk == no_point.grid_id
+    before = stored_grids()
+    redraw = services.commit_redraw(proposals.reshape(a, shapely.box(113.90, 22.50, 113.96, 22.60)),
+                                    author=staff["centre"], reason="test")
+    by_point.refresh_from_db()
+    no_point.refresh_from_db()
+    assert by_point.grid_id == a.pk and no_point.grid_id == b.pk
+    moved = [code for code, grid in stored_grids().items() if grid != before[code]]
+    assert redraw.moved["buildings"] == len(moved) > 0
+    assert redraw.moved["dwellings"] == Dwelling.objects.filter(building__code__in=moved).count()
+    assert redraw.moved["people"] == Person.objects.filter(dwelling__building__code__in=moved).count()
+    cascade_ok()
+
+
+def test_the_cascade_triggers_stand_aside_in_a_batch_and_work_outside_it(town):
+    a, b = town["a"], town["b"]
+    building = in_strip(113.90, 113.94)[0]
+    with transaction.atomic(), services.bulk_placement():
+        Building.objects.filter(pk=building.pk).update(grid=b)
+        assert standing_on(building) == {a.pk}  # nothing cascaded inside the batch
+    Building.objects.filter(pk=building.pk).update(grid=b)
+    assert standing_on(building) == {a.pk}  # the same grid again: no change, no cascade
+    Building.objects.filter(pk=building.pk).update(grid=a)
+    assert standing_on(building) == {a.pk}
+    Building.objects.filter(pk=building.pk).update(grid=b)
+    assert standing_on(building) == {b.pk}  # outside a batch the row trigger cascades
