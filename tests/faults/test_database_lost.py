@@ -95,7 +95,7 @@ def test_boundary_change_killed_midway_is_not_done_and_the_next_one_works(tree):
         with pytest.raises(LOST):
             grid_services.set_boundary(grid, smaller, reason="收缩")
     assert blocker.victim["has_written"] and blocker.victim["wait_event_type"] == "Lock", blocker.victim
-    assert "UPDATE" in blocker.victim["query"].upper(), blocker.victim
+    assert "PLACES_BUILDING" in blocker.victim["query"].upper(), blocker.victim  # re-placing it, blocked
     assert _boundary(grid) == before  # same geometry, same versions, the current one still open
     assert [v for v, to in before[1] if to is None] == [1]
     assert Building.objects.get(pk=building.pk).grid_id == grid.pk
