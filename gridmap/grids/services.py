@@ -250,17 +250,18 @@ WITH placed AS (
     JOIN {table} t ON ST_Intersects(g.boundary, t.location)
     WHERE g.level = 'grid' AND ST_Intersects(g.boundary, ST_GeomFromEWKB(%(extent)s))
       AND ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s))
-    ORDER BY t.id, g.code)
-UPDATE {table} t SET grid_id = s.grid_id
-FROM (SELECT t.id, p.grid_id FROM {table} t LEFT JOIN placed p ON p.id = t.id
-      WHERE ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s))) s
-WHERE t.id = s.id AND t.grid_id IS DISTINCT FROM s.grid_id
+    ORDER BY t.id, g.code),
+ground AS (SELECT t.id FROM {table} t WHERE ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s)))
+UPDATE {table} t SET grid_id = p.grid_id
+FROM ground r LEFT JOIN placed p ON p.id = r.id
+WHERE t.id = ANY(ARRAY(SELECT id FROM ground)) AND t.id = r.id AND t.grid_id IS DISTINCT FROM p.grid_id
 """
 
 # ... and then what stands on the buildings of the extent, in one statement: the dwellings that
 # disagree with their building (a building moved, here or by an import's upsert) take its grid,
-# and the households and people of the dwellings that moved follow them. Only rows that change
-# are written; the answer is how many, per table.
+# and the households and people of the dwellings that moved follow them, looked up by index
+# (= ANY: the planner cannot tell how few dwellings moved, and would hash every household of
+# the city). Only rows that change are written; the answer is how many, per table.
 _LOCAL_CASCADE_SQL = """
 WITH ground AS (SELECT b.id, b.grid_id FROM places_building b WHERE ST_Intersects(b.location, ST_GeomFromEWKB(%(extent)s))),
 dwellings AS (
@@ -269,11 +270,11 @@ dwellings AS (
     RETURNING d.id, d.grid_id),
 households AS (
     UPDATE people_household h SET grid_id = m.grid_id FROM dwellings m
-    WHERE h.dwelling_id = m.id AND h.grid_id IS DISTINCT FROM m.grid_id
+    WHERE h.dwelling_id = ANY(ARRAY(SELECT id FROM dwellings)) AND h.dwelling_id = m.id AND h.grid_id IS DISTINCT FROM m.grid_id
     RETURNING 1),
 people AS (
     UPDATE people_person p SET grid_id = m.grid_id FROM dwellings m
-    WHERE p.dwelling_id = m.id AND p.grid_id IS DISTINCT FROM m.grid_id
+    WHERE p.dwelling_id = ANY(ARRAY(SELECT id FROM dwellings)) AND p.dwelling_id = m.id AND p.grid_id IS DISTINCT FROM m.grid_id
     RETURNING 1)
 SELECT (SELECT count(*) FROM dwellings), (SELECT count(*) FROM households), (SELECT count(*) FROM people)
 """
