@@ -75,6 +75,12 @@ def test_points_land_in_exactly_one_grid_or_none(primary_layer, data):
         Facility.objects.update(grid=None)
         services.regrid(tables=["places_facility"])
         assert dict(Facility.objects.values_list("code", "grid_id")) == by_trigger
+        # and so does a boundary change's regrid of an extent, which leaves what lies outside alone
+        Facility.objects.update(grid=None)
+        extent = SPolygon.from_bounds(X0 - 0.01, Y0 - 0.01, X0 + 0.06, Y0 + 0.11)
+        services.regrid(extent=rect(*extent.bounds), tables=["places_facility"])
+        assert dict(Facility.objects.values_list("code", "grid_id")) == {
+            f"F{i}": by_trigger[f"F{i}"] if extent.covers(SPoint(x, y)) else None for i, (x, y) in enumerate(points)}
         transaction.set_rollback(True)
 
 
