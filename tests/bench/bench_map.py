@@ -111,13 +111,13 @@ def ensure_events(count: int, seed: int) -> None:
                  placed AS (SELECT raw.*, gridmap_grid_at(pt) AS grid FROM raw)
             INSERT INTO events_event (number, client_id, category_id, urgency, point, address, description, channel,
                 reporter_name, reporter_phone, reported_at, outside_grid, status, level, grid_id, area_id, due_at,
-                warn_at, warned, ever_overdue, escalations, closed_at, satisfaction, version)
+                warn_at, warned, ever_overdue, escalations, closed_at, satisfaction, version, due_provisional, public)
             SELECT 'BENCH' || lpad(g::text, 9, '0'), gen_random_uuid(), ids[1 + floor(r * 1000)::int %% array_length(ids, 1)],
                 'normal', pt, '', 'benchmark event', 'patrol', '', '', at, grid IS NULL,
                 CASE WHEN r < 0.05 THEN (%(open)s::text[])[1 + floor(r * 1000)::int %% %(n_open)s]
                      WHEN r < 0.9 THEN 'closed' ELSE 'archived' END,
                 'grid', grid, grid, at + interval '5 days', at + interval '4 days', false, false, 0,
-                CASE WHEN r >= 0.05 THEN at + interval '3 days' END, '', 0
+                CASE WHEN r >= 0.05 THEN at + interval '3 days' END, '', 0, false, false
             FROM placed""", {"start": have + 1, "stop": count, "open": open_states, "n_open": len(open_states)})
         cur.execute("ANALYZE events_event")
     print(f"events: {count:,d} ({count - have:,d} generated in {time.perf_counter() - started:.1f} s)")
@@ -188,10 +188,13 @@ def bench_page(port: int, landings: list[tuple[str, str, str]], runs: int) -> li
                         page.goto(url, wait_until="commit")
                     else:
                         page.reload(wait_until="commit")
-                    try:
-                        page.wait_for_function("window.__gmPainted !== undefined")
-                    except Exception:
-                        sys.exit(f"the map did not get ready for {username}: {errors or 'no page error'}")
+                    # polled from here: wait_for_function evaluates its predicate with eval, which the
+                    # page's CSP (no 'unsafe-eval') refuses
+                    deadline = time.monotonic() + 60
+                    while page.evaluate("() => window.__gmPainted") is None:
+                        if time.monotonic() > deadline:
+                            sys.exit(f"the map did not get ready for {username}: {errors or 'no page error'}")
+                        time.sleep(0.01)
                     page.wait_for_load_state("networkidle")
                     figures[kind].append(page.evaluate(PAGE_FIGURES))
                     if run == 0 and kind == "cold":
