@@ -85,14 +85,19 @@ def sheet(parent: Area, layer: GridLayer, *, fresh: bool = False) -> Sheet:
     hit = _SHEETS.get(key)
     if hit and not fresh and time.monotonic() - hit[0] < SHEET_SECONDS:
         return hit[1]
-    grids = {
-        g.code: (shapely.from_wkb(bytes(g.boundary.wkb)), g.parent.code)
-        for g in Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True,
-                                     boundary__intersects=parent.boundary).select_related("parent")
-    }
-    # buildings by table name, as the placement does (services.POINT_PLACED): grids sits below
-    # places and people and reads their rows only to place them and to weigh a drawing
+    outline = bytes(parent.boundary.ewkb)
+    # raw rows, not models: a commit loads each changed parent's sheet afresh, and building model
+    # instances with their parents' outlines cost more than the query
     with connection.cursor() as cur:
+        cur.execute(
+            """SELECT g.code, ST_AsBinary(g.boundary), p.code FROM grids_area g JOIN grids_area p ON p.id = g.parent_id
+               WHERE g.level = %s AND g.layer_id = %s AND g.retired_at IS NULL
+                 AND ST_Intersects(g.boundary, ST_GeomFromEWKB(%s)) ORDER BY g.code""",
+            [Level.GRID, layer.pk, outline],
+        )
+        grids = {code: (shapely.from_wkb(bytes(wkb)), parent_code) for code, wkb, parent_code in cur.fetchall()}
+        # buildings by table name, as the placement does (services.POINT_PLACED): grids sits below
+        # places and people and reads their rows only to place them and to weigh a drawing
         cur.execute(
             """SELECT b.code, ST_AsBinary(b.location), ST_AsBinary(b.footprint), count(h.id)
                FROM places_building b
@@ -100,7 +105,7 @@ def sheet(parent: Area, layer: GridLayer, *, fresh: bool = False) -> Sheet:
                LEFT JOIN people_household h ON h.dwelling_id = d.id
                WHERE b.location IS NOT NULL AND ST_Intersects(b.location, ST_GeomFromEWKB(%s))
                GROUP BY b.id""",
-            [bytes(parent.boundary.ewkb)],
+            [outline],
         )
         buildings = [Building(code, shapely.from_wkb(bytes(pt)), shapely.from_wkb(bytes(fp)) if fp else None, n)
                      for code, pt, fp, n in cur.fetchall()]
