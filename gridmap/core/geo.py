@@ -245,6 +245,16 @@ def check_shape(geom, *, kind: str, max_vertices: int | None = None, max_extent_
     return geom
 
 
+def to_shape(geom: GEOSGeometry | None):
+    """A Django (GEOS) geometry as a shapely one (None stays None)."""
+    return None if geom is None else shapely.from_wkb(bytes(geom.wkb))
+
+
+def to_geos(shape, srid: int = 4326) -> GEOSGeometry:
+    """A shapely geometry as a Django (GEOS) one, in lon/lat unless told."""
+    return GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=srid)
+
+
 def check_geometry(geom: GEOSGeometry, *, kind: str, max_vertices: int | None = None,
                    max_extent_km: float | None = None, repair: bool = True) -> GEOSGeometry:
     """`check_shape` for a Django (GEOS) geometry, in WGS84 (transformed there if it has another
@@ -255,11 +265,11 @@ def check_geometry(geom: GEOSGeometry, *, kind: str, max_vertices: int | None = 
         except GEOSException as exc:
             raise ValidationError(_("the coordinates cannot be converted to lon/lat: %(e)s") % {"e": exc},
                                   code="coordinate_out_of_range") from None
-    shape = shapely.from_wkb(bytes(geom.wkb))
+    shape = to_shape(geom)
     checked = check_shape(shape, kind=kind, max_vertices=max_vertices, max_extent_km=max_extent_km, repair=repair)
     if checked is shape:
         return geom
-    out = GEOSGeometry(memoryview(shapely.to_wkb(checked)), srid=4326)
+    out = to_geos(checked)
     if out.geom_type == "MultiPolygon" and geom.geom_type == "Polygon" and len(out) == 1:
         out = out[0]
         out.srid = 4326

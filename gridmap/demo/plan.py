@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.gis.geos import GEOSGeometry
 from shapely.geometry import MultiPolygon, Point, box
 
-from gridmap.core import clock
+from gridmap.core import clock, geo
 from gridmap.core.models import Role, User
 from gridmap.grids.models import Level
 from gridmap.people.models import Person, Visit
@@ -304,13 +304,13 @@ class _Planner:
         community as stored and meets its neighbours vertex for vertex; their `cell` holds that
         lon/lat strip."""
         communities = [c for street in root.children for c in street.children]
-        shapes = [shapely.from_wkb(bytes(c.geom.wkb)) for c in communities]
+        shapes = [geo.to_shape(c.geom) for c in communities]
         cut = layout.strips(shapes, [3 if len(c.children) >= 3 else 2 for c in communities])
         for community, strips in zip(communities, cut):
             community.overlay = [
                 AreaPlan(f"{community.code}{OTHER_CODE_FROM - 1 + i:03d}", f"{community.name}城管第{i}网格", Level.GRID,
                          layout.Cell(Level.GRID, i, g), phone=self._landline(self.other_rnd), layer=OTHER_LAYER[0],
-                         geom=GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=4326))
+                         geom=geo.to_geos(g))
                 for i, g in enumerate(strips, 1)
             ]
 
@@ -655,7 +655,7 @@ class _Planner:
     # --- to storage ------------------------------------------------------------------------
     def _wgs84(self, geoms) -> list[GEOSGeometry]:
         out = layout.to_wgs84(np.array(geoms, dtype=object), settings.METRIC_SRID)
-        return [GEOSGeometry(memoryview(shapely.to_wkb(g)), srid=4326) for g in out]
+        return [geo.to_geos(g) for g in out]
 
     def _to_wgs84(self) -> None:
         if not self.metric:

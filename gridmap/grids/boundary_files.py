@@ -71,7 +71,7 @@ def write_set(path, versions) -> int:
     records = [{"code": v.area.code, "name": v.area.name, "parent": v.area.parent.code if v.area.parent else "",
                 "version": v.version, "valid_from": v.valid_from.isoformat(),
                 "valid_to": v.valid_to.isoformat() if v.valid_to else "", "reason": v.reason,
-                "geometry": shapely.from_wkb(bytes(v.geom.wkb))} for v in versions]
+                "geometry": geo.to_shape(v.geom)} for v in versions]
     frame = gpd.GeoDataFrame(records, geometry="geometry", crs="EPSG:4326") if records else gpd.GeoDataFrame(
         {"code": np.array([], dtype=str)}, geometry=gpd.GeoSeries([], crs="EPSG:4326"))
     frame.to_file(path, driver=driver, engine="pyogrio")

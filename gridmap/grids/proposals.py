@@ -9,18 +9,18 @@ import re
 from dataclasses import dataclass, field
 
 import shapely
-from django.contrib.gis.geos import GEOSGeometry
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from shapely.geometry.base import BaseGeometry
+
+from gridmap.core import geo
 
 from . import drawing
 from .models import Area, AreaBoundary, GridLayer, Level, Operation
 from .topology import bounds
 
 
-def shape_of(geom: GEOSGeometry | None) -> BaseGeometry | None:
-    return None if geom is None else shapely.from_wkb(bytes(geom.wkb))
+shape_of = geo.to_shape  # the grids' boundaries as the editor's geometry works on them
 
 
 @dataclass
@@ -110,7 +110,7 @@ def next_codes(parent: Area, n: int) -> list[str]:
 def draw(parent: Area, layer: GridLayer, shape: BaseGeometry, *, name: str = "") -> Proposal:
     """A new grid drawn under `parent`, snapped to the grids around it."""
     around = Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True,
-                                 boundary__intersects=GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=4326))
+                                 boundary__intersects=geo.to_geos(shape))
     shape = drawing.snap(shape, [shape_of(g.boundary) for g in around])
     (code,) = next_codes(parent, 1)
     return _proposal(Operation.DRAW, parent, layer, [Change(code, shape, name=name or _default_name(parent, code))])
@@ -306,7 +306,7 @@ def import_set(layer: GridLayer, features: list[tuple[str, str, BaseGeometry]]) 
 
 def _parent_of(shape: BaseGeometry, row: int) -> Area:
     """The area of the level above grids that a new grid overlaps most."""
-    geom = GEOSGeometry(memoryview(shapely.to_wkb(shape)), srid=4326)
+    geom = geo.to_geos(shape)
     candidates = Area.objects.filter(level=Level.COMMUNITY, retired_at__isnull=True, boundary__intersects=geom)
     best = max(candidates, key=lambda a: shapely.intersection(shape, shape_of(a.boundary)).area, default=None)
     if best is None:

@@ -12,6 +12,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from gridmap.core import geo
 from gridmap.core.scoping import scope
 
 from .followers import FOLLOWERS
@@ -109,7 +110,7 @@ def sheet(parent: Area, layer: GridLayer, *, fresh: bool = False) -> Sheet:
         )
         buildings = [Building(code, shapely.from_wkb(bytes(pt)), shapely.from_wkb(bytes(fp)) if fp else None, n)
                      for code, pt, fp, n in cur.fetchall()]
-    result = Sheet(parent.code, shapely.from_wkb(bytes(parent.boundary.wkb)), grids, buildings)
+    result = Sheet(parent.code, geo.to_shape(parent.boundary), grids, buildings)
     _SHEETS[key] = (time.monotonic(), result)
     return result
 
@@ -266,7 +267,7 @@ def editable_sheet(parent: Area, layer: GridLayer) -> dict:
     households = {code: checked.households(shape) for code, (shape, _p) in checked.grids.items()}
 
     def feature(area, **props):
-        return {"type": "Feature", "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(area.boundary.wkb))),
+        return {"type": "Feature", "geometry": shapely.geometry.mapping(geo.to_shape(area.boundary)),
                 "properties": {"id": area.pk, "code": area.code, "name": area.name, **props}}
 
     return {
@@ -284,7 +285,7 @@ def boundary_history(area: Area) -> list[dict]:
         {"version": v.version, "valid_from": v.valid_from, "valid_to": v.valid_to, "reason": v.reason,
          "author": (v.author.get_full_name() or v.author.username) if v.author else "",
          "operation": v.redraw.operation if v.redraw else "", "moved": v.redraw.moved if v.redraw else {},
-         "geometry": shapely.geometry.mapping(shapely.from_wkb(bytes(v.geom.wkb)))}
+         "geometry": shapely.geometry.mapping(geo.to_shape(v.geom))}
         for v in area.boundary_versions.select_related("author", "redraw").order_by("-version")
     ]
 

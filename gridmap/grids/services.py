@@ -4,7 +4,6 @@ from collections import Counter
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-import shapely
 from django.contrib.gis.geos import GEOSGeometry, MultiPolygon
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
@@ -400,7 +399,7 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
                                    effective_from=effective, reason=reason.strip())
     redrawn = []
     for change in proposal.changes:
-        geom = None if change.shape is None else as_multipolygon(GEOSGeometry(memoryview(shapely.to_wkb(change.shape)), srid=4326))
+        geom = None if change.shape is None else as_multipolygon(geo.to_geos(change.shape))
         area = locked.get(change.grid.pk) if change.grid else None
         if area is None:
             area = Area(code=change.code, name=change.name, level=Level.GRID, parent=change.parent or proposal.parent,
@@ -412,7 +411,7 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
     redraw.moved = {}
     if proposal.layer.is_primary:
         # placed once, in the changed ground only; what moved is counted from the rows written
-        result = regrid(extent=GEOSGeometry(memoryview(shapely.to_wkb(proposal.extent())), srid=4326))
+        result = regrid(extent=geo.to_geos(proposal.extent()))
         redraw.moved = {kind: result.changed[table] for table, kind in KIND_OF_TABLE.items()}
     changed_ids = [a.pk for a in locked.values()]
     for follower in FOLLOWERS.values():
