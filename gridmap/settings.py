@@ -152,6 +152,7 @@ INSTALLED_APPS = [
     "gridmap.people",
     "gridmap.events",
     "gridmap.map",
+    "gridmap.analytics",
     "gridmap.demo",
 ]
 

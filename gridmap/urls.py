@@ -20,5 +20,6 @@ urlpatterns = [
     path("open311/v2/", include("gridmap.events.open311_urls")),
     path("", include("gridmap.people.urls")),  # building floor table, dwellings, person records
     path("", include("gridmap.grids.urls")),  # the boundary editor's API
+    path("", include("gridmap.analytics.urls")),  # heat bins, hotspots, dashboards, assessment, exports
     path("", include("gridmap.map.urls")),  # the map page, its layers, search and "my patch"
 ]

@@ -1,0 +1,3 @@
+"""The heatmap endpoints and page (thin: parse the selection, read, answer)."""
+
+urlpatterns = []

@@ -1,0 +1,3 @@
+"""The hotspots endpoints and page (thin: parse the selection, read, answer)."""
+
+urlpatterns = []
