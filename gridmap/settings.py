@@ -331,6 +331,10 @@ EVENT_REOPEN_DAYS = int(os.environ.get("GRIDMAP_EVENT_REOPEN_DAYS", "7"))
 GRIDMAP_NOTIFY_CHANNELS = ["gridmap.events.notify.log_channel"]
 EVENT_PHOTO_MAX_BYTES = 10 * 1024 * 1024
 
+# Analytics: a map layer derived from people (special groups, welfare) drops every bin or grid with
+# fewer persons than this, so no one can be picked out (gridmap/analytics/heatmap.py).
+GRIDMAP_MIN_PERSONS_PER_BIN = int(os.environ.get("GRIDMAP_MIN_PERSONS_PER_BIN", "5"))
+
 # Debian 12 ships GDAL 3.6; uploaded files are read through pyogrio after a type check.
 SILENCED_SYSTEM_CHECKS = ["gis.W001"]
 
