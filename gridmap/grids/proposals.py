@@ -42,6 +42,7 @@ class Proposal:
     changes: list[Change]
     # grid id → the boundary version the editor drew on (a commit against a newer one conflicts)
     base_versions: dict[int, int] = field(default_factory=dict)
+    matches: list = field(default_factory=list)  # an imported set's rows matched to grids (import_set)
 
     @property
     def shapes(self) -> dict:
@@ -250,40 +251,64 @@ def _balanced_line(sheet, grid: BaseGeometry) -> BaseGeometry | None:
 
 # --- a whole boundary set, imported as one change --------------------------------------------
 
-def import_set(layer: GridLayer, features: list[tuple[str, str, BaseGeometry]]) -> Proposal:
+@dataclass
+class Match:
+    """How a row of an imported set was matched: to the current grid `old` by its code or by the
+    largest overlap, or to none (a new grid); `code` is the grid's code after the import."""
+
+    row: int
+    code: str
+    old: str | None
+    by: str  # "code" | "overlap" | "new"
+    changed: bool
+
+
+def import_set(layer: GridLayer, features: list[tuple[str, str, BaseGeometry]], within: Area | None = None) -> Proposal:
     """A new set of grids for `layer` from a file, as one proposal: each feature (code, name,
     shape) is matched to a current grid by code, else by the largest overlap (at least half of
     the smaller of the two), and keeps that grid's identity; a feature matching none is a new
     grid under the area of the level above that it overlaps most (its code if given and free,
     else the next under that area); a current grid of the parents the set covers that no feature
-    matches retires. Features equal to their grid's current shape change nothing."""
-    current = {g.code: g for g in Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True)
-               .select_related("parent")}
+    matches retires. Features equal to their grid's current shape change nothing. `within`
+    (the editor's parent area) limits all of it to the grids and communities under that area.
+    The proposal's `matches` lists every feature's Match, in file order."""
+    current_qs = Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True).select_related("parent")
+    if within is not None:
+        current_qs = current_qs.filter(path__startswith=within.path)
+    current = {g.code: g for g in current_qs}
     codes = list(current)
     shapes = {code: drawing.exact(shape_of(g.boundary)) for code, g in current.items()}
     tree = shapely.STRtree([shapes[c] for c in codes])
-    matched, changes, new = {}, [], []
+    elsewhere = set(Area.objects.filter(level=Level.GRID, layer=layer, retired_at__isnull=True,
+                                        code__in=[f[0] for f in features if f[0] and f[0] not in current])
+                    .values_list("code", flat=True))
+    matched, changes, new, matches = {}, [], [], []
     for row, (code, name, shape) in enumerate(features, start=1):
+        if code in elsewhere:
+            raise ValidationError(_("row %(row)s: grid %(grid)s lies outside %(parent)s"), code="bad_row",
+                                  params={"row": row, "grid": code, "parent": within.name, "field": "code"})
         shape = drawing.exact(shape)
-        grid = current.get(code) if code else None
+        grid, by = (current.get(code), "code") if code else (None, "")
         if grid is None:
             near = [codes[j] for j in tree.query(shape, predicate="intersects") if codes[j] not in matched]
             overlap = {c: shapely.intersection(shape, shapes[c]).area for c in near}
             best = max(overlap, key=overlap.get, default=None)
             if best is not None and overlap[best] >= 0.5 * min(shape.area, shapes[best].area):
-                grid = current[best]
+                grid, by = current[best], "overlap"
         if grid is not None:
             if grid.code in matched:
-                raise ValidationError(_("rows %(a)s and %(b)s both match grid %(grid)s") % {
-                    "a": matched[grid.code], "b": row, "grid": grid.code})
+                raise ValidationError(_("rows %(a)s and %(b)s both match grid %(grid)s"), code="bad_row",
+                                      params={"a": matched[grid.code], "b": row, "grid": grid.code, "row": row})
             matched[grid.code] = row
-            if not shape.equals(shapes[grid.code]):
+            changed = not shape.equals(shapes[grid.code])
+            if changed:
                 changes.append(Change(grid.code, shape, grid))
+            matches.append(Match(row, grid.code, grid.code, by, changed))
             continue
-        new.append((row, code, name, shape, _parent_of(shape, row)))
+        new.append((row, code, name, shape, _parent_of(shape, row, within)))
     by_parent: dict = {}
-    for row, code, name, shape, parent in new:
-        by_parent.setdefault(parent.pk, []).append((row, code, name, shape, parent))
+    for entry in new:
+        by_parent.setdefault(entry[4].pk, []).append(entry)
     taken = set(Area.objects.filter(code__in=[n[1] for n in new if n[1]]).values_list("code", flat=True))
     for entries in by_parent.values():
         parent = entries[0][4]
@@ -292,23 +317,33 @@ def import_set(layer: GridLayer, features: list[tuple[str, str, BaseGeometry]]) 
             code = code if code and code not in taken and len(code) <= 32 else next(fresh)
             taken.add(code)
             changes.append(Change(code, shape, name=name or _default_name(parent, code), parent=parent))
+            matches.append(Match(row, code, None, "new", True))
     parents = {c.parent.pk for c in changes if c.parent} | {current[c].parent_id for c in matched}
     changes += [Change(code, None, g) for code, g in sorted(current.items()) if g.parent_id in parents and code not in matched]
     if not changes:
-        raise ValidationError(_("the file matches the current grids exactly: nothing to change"))
-    roots = Area.objects.filter(pk__in=parents)
-    common = min((r.path for r in roots), key=len)
-    while not all(r.path.startswith(common) for r in roots):
-        common = common[:common.rstrip("/").rfind("/") + 1]
-    root = Area.objects.get(path=common)
-    return _proposal(Operation.IMPORT, root, layer, changes)
+        raise ValidationError(_("the file matches the current grids exactly: nothing to change"), code="unchanged")
+    if within is None:
+        roots = Area.objects.filter(pk__in=parents)
+        common = min((r.path for r in roots), key=len)
+        while not all(r.path.startswith(common) for r in roots):
+            common = common[:common.rstrip("/").rfind("/") + 1]
+        within = Area.objects.get(path=common)
+    p = _proposal(Operation.IMPORT, within, layer, changes)
+    p.matches = sorted(matches, key=lambda m: m.row)
+    return p
 
 
-def _parent_of(shape: BaseGeometry, row: int) -> Area:
-    """The area of the level above grids that a new grid overlaps most."""
+def _parent_of(shape: BaseGeometry, row: int, within: Area | None) -> Area:
+    """The area of the level above grids (under `within`, if given) that a new grid overlaps most."""
     geom = geo.to_geos(shape)
     candidates = Area.objects.filter(level=Level.COMMUNITY, retired_at__isnull=True, boundary__intersects=geom)
+    if within is not None:
+        candidates = candidates.filter(path__startswith=within.path)
     best = max(candidates, key=lambda a: shapely.intersection(shape, shape_of(a.boundary)).area, default=None)
     if best is None:
-        raise ValidationError(_("row %(row)s lies in no community") % {"row": row})
+        if within is not None:
+            raise ValidationError(_("row %(row)s lies outside %(parent)s"), code="bad_row",
+                                  params={"row": row, "parent": within.name, "field": "geometry",
+                                          "spot": [round(c, 7) for c in shape.representative_point().coords[0]]})
+        raise ValidationError(_("row %(row)s lies in no community"), code="bad_row", params={"row": row, "field": "geometry"})
     return best

@@ -12,4 +12,6 @@ urlpatterns = [
     path("api/editor/commit/", api.editor_commit, name="editor-commit"),
     path("api/editor/history/<int:grid>/", api.editor_history, name="editor-history"),
     path("api/editor/suggestions/", api.editor_suggestions, name="editor-suggestions"),
+    path("api/editor/import/", api.editor_import, name="editor-import"),
+    path("api/editor/export/", api.editor_export, name="editor-export"),
 ]
