@@ -9,7 +9,6 @@ from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F, Max
-from django.db.models.expressions import RawSQL
 
 from gridmap.core import clock
 from gridmap.grids.models import Area
@@ -394,6 +393,22 @@ def enter_calendar_year(year: int, days, *, source: str = "", user=None, now: dt
     return {"days": len(days), "replaced": replaced}
 
 
+# The open grid-level events handled in the changed grids whose point now lies in another grid,
+# placed by the rule of gridmap_grid_at (the lowest code among the grids covering the point; none
+# when no grid does, and then the event stays) in one join rather than a look-up per event.
+MOVING_EVENTS_SQL = """
+WITH open AS MATERIALIZED (
+    SELECT e.id, e.area_id, e.point FROM events_event e
+    WHERE e.area_id = ANY(%s) AND e.level = 'grid' AND NOT e.status = ANY(%s)),
+placed AS (
+    SELECT DISTINCT ON (o.id) o.id, o.area_id, a.id AS now_in
+    FROM open o JOIN grids_area a ON ST_Intersects(a.boundary, o.point)
+    JOIN grids_gridlayer l ON l.id = a.layer_id AND l.is_primary
+    WHERE a.level = 'grid' ORDER BY o.id, a.code)
+SELECT id, now_in FROM placed WHERE now_in <> area_id
+"""
+
+
 def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
     """After a boundary change (inside its transaction, boundaries written and records re-placed):
     each open grid-level event handled in a changed grid whose point now lies in another grid is
@@ -401,21 +416,30 @@ def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
     (grids.followers.POLICIES; default: move those no handler has taken up yet). Both are logged
     on the event (action "boundary"); the grid it was reported in never changes. Returns
     {"moved": [numbers], "kept": [numbers]}."""
+    done = {"moved": [], "kept": []}
+    with connection.cursor() as cur:
+        cur.execute(MOVING_EVENTS_SQL, [list(changed_ids), list(FINAL_STATES)])
+        now_in = dict(cur.fetchall())
+    if not now_in:  # the usual answer: one statement
+        return done
     now = clock.now()
     day = now.astimezone(TZ).date()
     # set-based: the boundary change holds its grids (and reports into them wait) until this is done
     events = list(Event.objects.select_for_update(of=("self",)).select_related("category", "area")
-                  .filter(area_id__in=changed_ids, level=HandlingLevel.GRID).exclude(status__in=FINAL_STATES)
-                  .annotate(now_in=RawSQL("gridmap_grid_at(events_event.point)", []))
-                  .exclude(now_in=F("area_id")).order_by("number"))
-    grids = {a.pk: a for a in Area.objects.filter(pk__in={e.now_in for e in events} - {None})}
+                  .filter(pk__in=now_in, area_id__in=changed_ids, level=HandlingLevel.GRID)
+                  .exclude(status__in=FINAL_STATES).order_by("number"))
+    # the new grids with who takes their events today, so responsible_for needs no query for it
+    grids = {a.pk: a for a in Area.objects.raw(
+        f"""SELECT a.id, {selectors.AREA_COLUMNS}, people.*, q.day AS people_day
+            FROM grids_area a CROSS JOIN (SELECT %s::date AS day) q CROSS JOIN LATERAL ({selectors.PEOPLE_SQL}) people
+            WHERE a.id = ANY(%s)""", [day, sorted(set(now_in.values()))])}
     takes = {pk: selectors.responsible_for(grid, day) for pk, grid in grids.items()}
     last = dict(EventAction.objects.filter(event__in=events).values_list("event").annotate(Max("seq")))
-    done, moved, steps = {"moved": [], "kept": []}, [], []
+    moved, steps = [], []
     for event in events:
-        new = grids.get(event.now_in)
-        moves = new is not None and (policy == "move" or (policy == "default" and event.status in NOT_TAKEN_UP))
-        why = f"边界调整 boundary change #{redraw.pk}: {event.area.code} → {new.code if new else '—'}"
+        new = grids[now_in[event.pk]]
+        moves = policy == "move" or (policy == "default" and event.status in NOT_TAKEN_UP)
+        why = f"边界调整 boundary change #{redraw.pk}: {event.area.code} → {new.code}"
         if moves:
             event.area, event.assignee = new, takes[new.pk]
             event.version += 1

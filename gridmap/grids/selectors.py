@@ -87,16 +87,10 @@ def sheet(parent: Area, layer: GridLayer, *, fresh: bool = False) -> Sheet:
     if hit and not fresh and time.monotonic() - hit[0] < SHEET_SECONDS:
         return hit[1]
     outline = bytes(parent.boundary.ewkb)
-    # raw rows, not models: a commit loads each changed parent's sheet afresh, and building model
-    # instances with their parents' outlines cost more than the query
+    # raw rows, not models: building model instances with their parents' outlines cost more than
+    # the query
     with connection.cursor() as cur:
-        cur.execute(
-            """SELECT g.code, ST_AsBinary(g.boundary), p.code FROM grids_area g JOIN grids_area p ON p.id = g.parent_id
-               WHERE g.level = %s AND g.layer_id = %s AND g.retired_at IS NULL
-                 AND ST_Intersects(g.boundary, ST_GeomFromEWKB(%s)) ORDER BY g.code""",
-            [Level.GRID, layer.pk, outline],
-        )
-        grids = {code: (shapely.from_wkb(bytes(wkb)), parent_code) for code, wkb, parent_code in cur.fetchall()}
+        grids = _grids_around(cur, [parent.pk], layer)[parent.pk]
         # buildings by table name, as the placement does (services.POINT_PLACED): grids sits below
         # places and people and reads their rows only to place them and to weigh a drawing
         cur.execute(
@@ -113,6 +107,34 @@ def sheet(parent: Area, layer: GridLayer, *, fresh: bool = False) -> Sheet:
     result = Sheet(parent.code, geo.to_shape(parent.boundary), grids, buildings)
     _SHEETS[key] = (time.monotonic(), result)
     return result
+
+
+def grid_sheets(parents: list[Area], layer: GridLayer) -> dict[int, Sheet]:
+    """Each parent's sheet with the layer's grids as they are now and no buildings, in one query,
+    not kept: what a commit checks its proposal against again (only errors refuse a commit, and
+    none of them weighs a building)."""
+    with connection.cursor() as cur:
+        grids = _grids_around(cur, [p.pk for p in parents], layer)
+    return {p.pk: Sheet(p.code, geo.to_shape(p.boundary), grids[p.pk]) for p in parents}
+
+
+def _grids_around(cur, parent_ids: list[int], layer: GridLayer) -> dict[int, dict]:
+    """{parent id: {code: (shape, parent code)}} of the layer's current grids touching each parent
+    (a grid near two parents is read and parsed once)."""
+    cur.execute(
+        """SELECT p.id, g.code, gp.code, CASE WHEN row_number() OVER (PARTITION BY g.id) = 1 THEN ST_AsBinary(g.boundary) END
+           FROM grids_area p
+           JOIN grids_area g ON g.level = %s AND g.layer_id = %s AND g.retired_at IS NULL AND ST_Intersects(g.boundary, p.boundary)
+           JOIN grids_area gp ON gp.id = g.parent_id
+           WHERE p.id = ANY(%s) ORDER BY g.code""",
+        [Level.GRID, layer.pk, list(parent_ids)],
+    )
+    rows = cur.fetchall()
+    shapes = {code: shapely.from_wkb(bytes(wkb)) for _p, code, _pc, wkb in rows if wkb is not None}
+    around = {pk: {} for pk in parent_ids}
+    for parent_id, code, parent_code, _wkb in rows:
+        around[parent_id][code] = (shapes[code], parent_code)
+    return around
 
 
 def forget_sheets() -> None:
@@ -293,6 +315,10 @@ def boundary_history(area: Area) -> list[dict]:
 def changed_since(base_versions: dict[int, int]) -> list[dict]:
     """The grids whose current boundary version is not the one given ({grid id: version}): what
     changed, by whom, when and why — what a second editor is told instead of overwriting."""
+    versions = dict(AreaBoundary.objects.filter(area_id__in=base_versions, valid_to__isnull=True)
+                    .values_list("area_id", "version"))
+    if all(versions.get(grid_id) == base for grid_id, base in base_versions.items()):
+        return []  # the usual answer, in one light query
     current = {v.area_id: v for v in AreaBoundary.objects.filter(area_id__in=base_versions, valid_to__isnull=True)
                .select_related("author")}
     codes = dict(Area.objects.filter(pk__in=base_versions).values_list("pk", "code"))

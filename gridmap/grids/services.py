@@ -141,32 +141,38 @@ def set_boundary(area: Area, geom: GEOSGeometry, *, author=None, reason: str, re
     geom = as_multipolygon(geom)
     if area.level == Level.GRID:
         check_no_overlap(area, geom)
-    old = area.boundary
-    (version,) = _new_versions([(area, geom)], clock.now(), author=author, reason=reason)
+    old, when = area.boundary, clock.now()
+    (version,) = _new_versions([(area.pk, geom)], when, author=author, reason=reason)
+    area.boundary, area.retired_at = geom, None
     if regrid_now and area.level == Level.GRID:
         extent = geom if old is None else geom.union(old)
         regrid(extent=extent)
-    return version
+    return AreaBoundary.objects.get(pk=version)
 
 
-def _new_versions(changes: list[tuple[Area, MultiPolygon | None]], when, *, author, reason: str,
-                  redraw=None) -> list[AreaBoundary]:
-    """For each (area, shape): close the area's current boundary version at `when` and open the
+def _new_versions(changes: list[tuple[int, MultiPolygon | None]], when, *, author, reason: str,
+                  redraw=None) -> list[int]:
+    """For each (area id, shape): close the area's current boundary version at `when` and open the
     next with the shape (None: the area retires — no current boundary, the row and its history
-    stay). Set-based: a handful of statements however many areas a change redraws."""
-    ids = [area.pk for area, _geom in changes]
-    open_versions = AreaBoundary.objects.filter(area_id__in=ids, valid_to__isnull=True)
-    current = dict(open_versions.select_for_update().values_list("area_id", "version"))
-    open_versions.update(valid_to=when)
-    versions = AreaBoundary.objects.bulk_create([
-        AreaBoundary(area=area, version=current.get(area.pk, 0) + 1, geom=geom, valid_from=when, author=author,
-                     reason=reason, redraw=redraw)
-        for area, geom in changes if geom is not None])
-    for area, geom in changes:
-        area.boundary = geom
-        area.retired_at = when if geom is None else None
-    Area.objects.bulk_update([area for area, _geom in changes], ["boundary", "retired_at"])
-    return versions
+    stay). Two statements however many areas a change redraws; returns the new versions' ids."""
+    ids = [pk for pk, _geom in changes]
+    shapes = [None if geom is None else bytes(geom.ewkb) for _pk, geom in changes]
+    with connection.cursor() as cur:
+        # closed first: at most one open version per area (one_current_boundary) is checked row by row
+        cur.execute("""UPDATE grids_areaboundary SET valid_to = %s WHERE area_id = ANY(%s) AND valid_to IS NULL
+                       RETURNING area_id, version""", [when, ids])
+        current = dict(cur.fetchall())
+        cur.execute(
+            """WITH changed AS (SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::int[]) AS c(id, shape, version)),
+               areas AS (UPDATE grids_area a SET boundary = ST_GeomFromEWKB(c.shape),
+                                                 retired_at = CASE WHEN c.shape IS NULL THEN %s::timestamptz END
+                         FROM changed c WHERE a.id = c.id)
+               INSERT INTO grids_areaboundary (area_id, version, geom, valid_from, author_id, reason, redraw_id)
+               SELECT id, version, ST_GeomFromEWKB(shape), %s, %s, %s, %s FROM changed WHERE shape IS NOT NULL
+               RETURNING id""",
+            [ids, shapes, [current.get(pk, 0) + 1 for pk in ids], when, when, getattr(author, "pk", None), reason,
+             getattr(redraw, "pk", None)])
+        return [pk for (pk,) in cur.fetchall()]
 
 
 @dataclass
@@ -375,11 +381,15 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
         raise ValidationError(_("unknown policy for open events: %(p)s") % {"p": policy})
     # one boundary writer per layer at a time; the grids' rows are locked for the version check
     GridLayer.objects.select_for_update().get(pk=proposal.layer.pk)
-    locked = {a.pk: a for a in Area.objects.select_for_update().filter(pk__in=[g.pk for g in proposal.grids])}
+    locked = set(Area.objects.select_for_update().filter(pk__in=[g.pk for g in proposal.grids]).values_list("pk", flat=True))
     stale = selectors.changed_since(proposal.base_versions)
     if stale:
         raise BoundaryConflict(stale)
-    topology.refuse_on_errors(proposal.check(fresh=True))
+    # the drawing's checks again, on the grids as they are now (read under the lock): only what
+    # refuses a commit, so the sheets need no buildings
+    groups = proposal.groups()
+    sheets = selectors.grid_sheets([parent for parent, _shapes in groups], proposal.layer)
+    topology.refuse_on_errors([f for parent, shapes in groups for f in sheets[parent.pk].check(shapes, errors_only=True)])
     now = clock.now()
     effective = effective_from or now
     if effective > now:
@@ -400,20 +410,22 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
     redrawn = []
     for change in proposal.changes:
         geom = None if change.shape is None else as_multipolygon(geo.to_geos(change.shape))
-        area = locked.get(change.grid.pk) if change.grid else None
-        if area is None:
-            area = Area(code=change.code, name=change.name, level=Level.GRID, parent=change.parent or proposal.parent,
-                        layer=proposal.layer)
-            area.full_clean(exclude=["path", "boundary"])
-            area.save()
-        redrawn.append((area, geom))
+        if change.grid is not None and change.grid.pk in locked:
+            redrawn.append((change.grid.pk, geom))
+            continue
+        area = Area(code=change.code, name=change.name, level=Level.GRID, parent=change.parent or proposal.parent,
+                    layer=proposal.layer)
+        area.full_clean(exclude=["path", "boundary"])
+        area.save()
+        redrawn.append((area.pk, geom))
+    extent = proposal.extent()  # the old shapes and the new
     _new_versions(redrawn, effective, author=author, reason=reason.strip(), redraw=redraw)
     redraw.moved = {}
     if proposal.layer.is_primary:
         # placed once, in the changed ground only; what moved is counted from the rows written
-        result = regrid(extent=geo.to_geos(proposal.extent()))
+        result = regrid(extent=geo.to_geos(extent))
         redraw.moved = {kind: result.changed[table] for table, kind in KIND_OF_TABLE.items()}
-    changed_ids = [a.pk for a in locked.values()]
+    changed_ids = list(locked)
     for follower in FOLLOWERS.values():
         redraw.moved[follower.name] = follower.follow(redraw, changed_ids, policy)
     redraw.save(update_fields=["moved"])

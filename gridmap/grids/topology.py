@@ -38,10 +38,16 @@ def area_m2(geoms) -> np.ndarray:
     shape's latitude (within 0.1% for a district). Not a projected CRS: it bends the straight
     lon/lat edges, and a sliver of a few cm² along a 1 km edge would measure several m²."""
     arr = np.asarray(geoms, dtype=object).reshape(-1)
-    lat = np.radians([0.0 if g is None or g.is_empty else g.centroid.y for g in arr])
+    lat = np.array([0.0 if g is None or g.is_empty else g.centroid.y for g in arr])
+    return np.nan_to_num(shapely.area(arr) * m2_per_deg2(lat))
+
+
+def m2_per_deg2(lat):
+    """WGS84 square metres per square degree at latitude `lat` (degrees; a number or an array)."""
+    lat = np.radians(lat)
     per_lat = 111132.92 - 559.82 * np.cos(2 * lat) + 1.175 * np.cos(4 * lat)
     per_lon = 111412.84 * np.cos(lat) - 93.5 * np.cos(3 * lat)
-    return np.nan_to_num(shapely.area(arr) * per_lat * per_lon)
+    return per_lat * per_lon
 
 
 @dataclass
@@ -86,6 +92,8 @@ class Sheet:
         feet = [b.footprint if b.footprint is not None else b.point for b in self.buildings]
         self._feet = shapely.STRtree(feet)
         self._households = np.array([b.households for b in self.buildings], dtype=np.int64)
+        self._allowed: dict[float, BaseGeometry] = {}  # the parent grown by a tolerance, prepared
+        self._gap_before: BaseGeometry | None = None  # the parent's gaps as it is (the editor's info)
 
     def children(self, proposal: dict | None = None) -> dict:
         """The parent's grids after `proposal` (code → new shape, None for a grid that goes)."""
@@ -112,8 +120,9 @@ class Sheet:
                 hit.append(b)
         return hit
 
-    def check(self, proposal: dict) -> list[Finding]:
-        """Findings for `proposal`: {grid code (a new code for a new grid): new shape or None}."""
+    def check(self, proposal: dict, *, errors_only: bool = False) -> list[Finding]:
+        """Findings for `proposal`: {grid code (a new code for a new grid): new shape or None}.
+        `errors_only`: only what refuses a commit (a sheet without buildings will do)."""
         findings, shapes = [], {}
         for code, geom in proposal.items():
             if geom is None:
@@ -126,19 +135,24 @@ class Sheet:
         gone = {code for code, geom in proposal.items() if geom is None}
         findings += self._outside_parent(shapes)
         findings += self._overlaps(shapes, gone)
-        # an invalid drawing keeps its old shape for the gap count (it is refused anyway)
-        after = {code: shapes.get(code, self.grids.get(code, (None,))[0]) for code in proposal}
-        findings += self._gaps(after)
-        findings += self._bounds(shapes)
-        findings += self._through_buildings(shapes)
+        findings += self._gaps(shapes, existing=not errors_only)
+        if not errors_only:
+            findings += self._bounds(shapes)
+            findings += self._through_buildings(shapes)
         return findings
 
     def _outside_parent(self, shapes: dict) -> list[Finding]:
         tolerance = bounds()["parent_tolerance_m"]
-        allowed = self.parent.buffer(drawing.degrees(tolerance, self.parent.centroid.y))
+        if tolerance not in self._allowed:
+            allowed = self.parent.buffer(drawing.degrees(tolerance, self.parent.centroid.y))
+            shapely.prepare(allowed)
+            self._allowed[tolerance] = allowed
+        allowed = self._allowed[tolerance]
+        codes = list(shapes)
+        inside = shapely.covers(allowed, np.array(list(shapes.values()), dtype=object)) if codes else []
         found = []
-        for code, geom in shapes.items():
-            out = drawing.polygonal(shapely.difference(geom, allowed), min_m2=0)
+        for code in (c for c, covered in zip(codes, inside) if not covered):  # only these reach out at all
+            out = drawing.polygonal(shapely.difference(shapes[code], allowed), min_m2=0)
             m2 = float(area_m2([out])[0]) if not out.is_empty else 0.0
             if m2 > OVERLAP_M2:
                 found.append(Finding("error", "outside_parent", _(
@@ -150,35 +164,61 @@ class Sheet:
     def _overlaps(self, shapes: dict, gone: set) -> list[Finding]:
         # each drawn shape against the layer's other grids as they will be (unchanged ones from the
         # index, redrawn ones from the drawing, removed ones not at all), each pair once
-        found, seen = [], set()
+        pairs = set()
         for code, geom in shapes.items():
             near = {self._codes[i] for i in self._grid_tree.query(geom, predicate="intersects")}
-            for other in sorted((near | set(shapes)) - {code} - gone):
-                pair = tuple(sorted((code, other)))
-                if pair in seen:
-                    continue
-                seen.add(pair)
-                other_geom = shapes[other] if other in shapes else self.grids[other][0]
-                both = drawing.polygonal(shapely.intersection(geom, other_geom), min_m2=0)
-                m2 = float(area_m2([both])[0]) if not both.is_empty else 0.0
-                if m2 > OVERLAP_M2:
-                    found.append(Finding("error", "overlap", _("%(a)s and %(b)s overlap by %(m2)s m²") % {
-                        "a": pair[0], "b": pair[1], "m2": f"{m2:,.0f}"}, pair, m2, both))
+            pairs |= {tuple(sorted((code, other))) for other in (near | set(shapes)) - {code} - gone}
+        if not pairs:
+            return []
+        pairs = sorted(pairs)
+        a, b = (np.array([shapes[c] if c in shapes else self.grids[c][0] for c in side], dtype=object) for side in zip(*pairs))
+        # tiled grids meet along edges: when the shapes' areas add up to their union's, no two of
+        # them overlap (a point in k shapes counts k − 1 times in the difference, so the difference
+        # bounds every pair's overlap) and the pairs need no overlay each
+        every = np.concatenate([a, b])
+        ids = {id(g): g for g in every}
+        if _overlap_bound_m2(list(ids.values())) <= OVERLAP_M2:
+            return []
+        found = []
+        for pair, geom, other_geom in zip(pairs, a, b):
+            both = drawing.polygonal(shapely.intersection(geom, other_geom), min_m2=0)
+            m2 = float(area_m2([both])[0]) if not both.is_empty else 0.0
+            if m2 > OVERLAP_M2:
+                found.append(Finding("error", "overlap", _("%(a)s and %(b)s overlap by %(m2)s m²") % {
+                    "a": pair[0], "b": pair[1], "m2": f"{m2:,.0f}"}, pair, m2, both))
         return found
 
-    def _gaps(self, proposal: dict) -> list[Finding]:
-        before = self._gap_shape(self.children())
-        after = self._gap_shape(self.children(proposal))
+    def _gaps(self, shapes: dict, *, existing: bool = True) -> list[Finding]:
+        """New gaps (errors): ground a redrawn grid gave up that no grid of the parent covers after;
+        with `existing`, the parent's older gaps that stay (info). Both are local to the redrawn
+        grids: elsewhere the parent is covered as before. A grid that goes keeps its old shape
+        here (deleting an empty grid leaves its ground to nobody on purpose), as does an invalid
+        drawing (refused anyway)."""
+        own = {code for code, (_g, parent) in self.grids.items() if parent == self.parent_code}
+        given_up = [self.grids[code][0] for code in shapes if code in own]
         found = []
-        new = drawing.polygonal(shapely.difference(after, before), min_m2=0) if not after.is_empty else after
-        for piece, m2 in _sized(new):
-            if m2 > GAP_M2:
-                found.append(Finding("error", "gap", _("a gap of %(m2)s m² inside %(parent)s belongs to no grid") % {
-                    "m2": f"{m2:,.0f}", "parent": self.parent_code}, (), m2, piece))
-        for piece, m2 in _sized(drawing.polygonal(shapely.intersection(after, before), min_m2=0)):
-            if m2 > GAP_M2:
-                found.append(Finding("info", "gap", _("an existing gap of %(m2)s m² inside %(parent)s") % {
-                    "m2": f"{m2:,.0f}", "parent": self.parent_code}, (), m2, piece))
+        if given_up:
+            region = shapely.intersection(shapely.union_all(given_up, grid_size=drawing.PRECISION), self.parent,
+                                          grid_size=drawing.PRECISION)
+            near = {self._codes[i] for i in self._grid_tree.query(region, predicate="intersects")} & own
+            cover = list(shapes.values()) + [self.grids[code][0] for code in near - set(shapes)]
+            new = drawing.polygonal(shapely.difference(region, shapely.union_all(cover, grid_size=drawing.PRECISION),
+                                                       grid_size=drawing.PRECISION), min_m2=0)
+            for piece, m2 in _sized(new):
+                if m2 > GAP_M2:
+                    found.append(Finding("error", "gap", _("a gap of %(m2)s m² inside %(parent)s belongs to no grid") % {
+                        "m2": f"{m2:,.0f}", "parent": self.parent_code}, (), m2, piece))
+        if existing:
+            if self._gap_before is None:
+                self._gap_before = self._gap_shape(self.children())
+            left = self._gap_before
+            if shapes and not left.is_empty:
+                left = shapely.difference(left, shapely.union_all(list(shapes.values()), grid_size=drawing.PRECISION),
+                                          grid_size=drawing.PRECISION)
+            for piece, m2 in _sized(drawing.polygonal(left, min_m2=0)):
+                if m2 > GAP_M2:
+                    found.append(Finding("info", "gap", _("an existing gap of %(m2)s m² inside %(parent)s") % {
+                        "m2": f"{m2:,.0f}", "parent": self.parent_code}, (), m2, piece))
         return found
 
     def _gap_shape(self, children: dict) -> BaseGeometry:
@@ -211,6 +251,16 @@ class Sheet:
                 found.append(Finding("warning", "through_building", _("the boundary of %(grid)s runs through building %(b)s") % {
                     "grid": code, "b": b.code}, (code,), None, b.footprint))
         return found
+
+
+def _overlap_bound_m2(geoms: list) -> float:
+    """An upper bound of the overlap of any two of `geoms` in m²: their areas' sum less their
+    union's, at the largest m² per degree² of their latitudes."""
+    arr = np.array(geoms, dtype=object)
+    excess = float(shapely.area(arr).sum() - shapely.area(shapely.union_all(arr)))
+    south, north = shapely.total_bounds(arr)[[1, 3]]
+    nearest_equator = 0.0 if south <= 0 <= north else min(abs(south), abs(north))  # the most m² per degree²
+    return max(excess, 0.0) * float(m2_per_deg2(nearest_equator))
 
 
 def _sized(geom: BaseGeometry):

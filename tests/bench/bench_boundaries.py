@@ -86,9 +86,9 @@ class Steps:
 def commit_steps():
     """What commit_redraw spends its time on: the sheets of the topology check, the impact
     preview, the boundary versions, the re-placement and the followers (open events)."""
-    from gridmap.grids import followers, selectors, services
+    from gridmap.grids import followers, selectors, services, topology
 
-    targets = [(selectors, "sheet", "sheets (topology check)"), (selectors, "impact", "impact preview"),
+    targets = [(selectors, "grid_sheets", "sheets (topology check)"), (topology.Sheet, "check", "topology check"), (selectors, "impact", "impact preview"),
                (services, "_new_versions", "boundary versions"), (services, "regrid", "regrid")]
     return targets + [(followers.FOLLOWERS, key, f"follower {key}") for key in followers.FOLLOWERS]
 
