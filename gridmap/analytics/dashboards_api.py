@@ -18,14 +18,9 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gridmap.core.models import Role
-
 from . import cache, dashboards, selection
-from .tables import FORMATS, Table, export
+from .tables import FORMATS, FileNegotiation, Table, export
 
-# Analytics is for those who lead and supervise: the centre, leaders, area staff, grid leaders
-# (each for their own area, as selection.parse scopes it); workers and departments work events.
-ROLES = {Role.CENTRE_ADMIN, Role.LEADER, Role.AREA_STAFF, Role.GRID_LEADER}
 OFFLINE_MAP_REPORT = "/analytics/report/map/"  # the folium report (heatmap_api's): linked, not imported
 
 SELECTION_PARAMETERS = [
@@ -41,7 +36,7 @@ NOT_YOURS = OpenApiResponse(OpenApiTypes.OBJECT, description="an area outside yo
 
 
 def _check_role(user) -> None:
-    if not (user.is_superuser or user.role in ROLES):
+    if not selection.may_read(user):
         raise PermissionDenied(_("Statistics are for the centre, leaders, area staff and grid leaders."))
 
 
@@ -67,12 +62,14 @@ class DashboardView(APIView):
 class DashboardExportView(APIView):
     """One table of the dashboard (or all of them) as XLSX or CSV: the numbers the page shows."""
 
+    content_negotiation_class = FileNegotiation
+
     @extend_schema(tags=["analytics"], parameters=[
         *SELECTION_PARAMETERS,
         OpenApiParameter("table", str, description="a table's name (by_category, by_status, by_channel, satisfaction, settlement, "
                                                    "trend, children, worst, overdue, kpis, residence, …) or all; default: all"),
         OpenApiParameter("format", str, enum=list(FORMATS), description="default: xlsx"),
-    ], responses={(200, FORMATS["xlsx"].split(";")[0]): OpenApiTypes.BINARY, (200, "text/csv"): OpenApiTypes.BINARY,
+    ], responses={**{(200, media.split(";")[0]): OpenApiTypes.BINARY for media in FORMATS.values()},
                   400: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: NOT_YOURS})
     def get(self, request):
         _check_role(request.user)

@@ -18,6 +18,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from rest_framework.exceptions import ValidationError
 
+from gridmap.core.models import Role
 from gridmap.core.scoping import subtree_ids
 from gridmap.events.filters import category_and_descendants
 from gridmap.events.models import Category, Event
@@ -32,6 +33,13 @@ OPEN, CLOSED = "open", "closed"
 CLOSED_STATES = (State.CLOSED, State.ARCHIVED)
 STATUS_WORDS = {OPEN: [s for s in State.values if s not in FINAL_STATES], CLOSED: list(CLOSED_STATES)}
 MAX_CATEGORIES = 50
+# Statistics are for those who lead and supervise: the centre, leaders, area staff and grid
+# leaders, each over their own area (parse scopes it); workers and departments work events.
+READERS = {Role.CENTRE_ADMIN, Role.LEADER, Role.AREA_STAFF, Role.GRID_LEADER}
+
+
+def may_read(user) -> bool:
+    return user.is_authenticated and (user.is_superuser or user.role in READERS)
 
 
 @dataclass(frozen=True)
