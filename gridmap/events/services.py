@@ -395,16 +395,18 @@ def enter_calendar_year(year: int, days, *, source: str = "", user=None, now: dt
 
 # The open grid-level events handled in the changed grids whose point now lies in another grid,
 # placed by the rule of gridmap_grid_at (the lowest code among the grids covering the point; none
-# when no grid does, and then the event stays) in one join rather than a look-up per event.
+# when no grid does, and then the event stays) in one join: the grids around the events are the
+# outer side, each prepared once for all the points (a look-up per event reads ~10× longer).
 MOVING_EVENTS_SQL = """
 WITH open AS MATERIALIZED (
     SELECT e.id, e.area_id, e.point FROM events_event e
     WHERE e.area_id = ANY(%s) AND e.level = 'grid' AND NOT e.status = ANY(%s)),
 placed AS (
     SELECT DISTINCT ON (o.id) o.id, o.area_id, a.id AS now_in
-    FROM open o JOIN grids_area a ON ST_Intersects(a.boundary, o.point)
-    JOIN grids_gridlayer l ON l.id = a.layer_id AND l.is_primary
-    WHERE a.level = 'grid' ORDER BY o.id, a.code)
+    FROM grids_area a JOIN grids_gridlayer l ON l.id = a.layer_id AND l.is_primary
+    CROSS JOIN LATERAL (SELECT * FROM open o WHERE ST_Intersects(a.boundary, o.point) OFFSET 0) o
+    WHERE a.level = 'grid' AND a.boundary && (SELECT ST_SetSRID(ST_Extent(point)::geometry, 4326) FROM open)
+    ORDER BY o.id, a.code)
 SELECT id, now_in FROM placed WHERE now_in <> area_id
 """
 

@@ -315,7 +315,7 @@ def boundary_history(area: Area) -> list[dict]:
 def changed_since(base_versions: dict[int, int]) -> list[dict]:
     """The grids whose current boundary version is not the one given ({grid id: version}): what
     changed, by whom, when and why — what a second editor is told instead of overwriting."""
-    versions = dict(AreaBoundary.objects.filter(area_id__in=base_versions, valid_to__isnull=True)
+    versions = dict(AreaBoundary.objects.filter(area_id__in=base_versions, valid_to__isnull=True).order_by()
                     .values_list("area_id", "version"))
     if all(versions.get(grid_id) == base for grid_id, base in base_versions.items()):
         return []  # the usual answer, in one light query
