@@ -49,6 +49,29 @@ def exact(geom: BaseGeometry) -> BaseGeometry:
     return shapely.set_precision(geom, PRECISION)
 
 
+def keep_vertices(geom: BaseGeometry, originals: list[BaseGeometry]) -> BaseGeometry:
+    """`geom` (a result on the precision grid) with its vertices put back where rounding moved them
+    off the `originals`: onto their vertices, and new vertices (where a cut meets an edge) onto
+    their edges. The stored boundaries are not on the precision grid: without this a split or
+    merge would shift the grid's untouched edges by up to 0.05 mm, into the neighbour of another
+    community across them, and a point lying on that border would change grid (seen on the demo:
+    a facility on a community border). Two results sharing a vertex move it alike."""
+    if geom.is_empty or not originals:
+        return geom
+    tolerance = 2 * PRECISION
+    kept = shapely.snap(geom, shapely.multipoints(shapely.get_coordinates(originals)), tolerance)
+    xy = shapely.get_coordinates(kept)
+    points = shapely.points(xy)
+    for outline in (shapely.boundary(o) for o in originals):
+        near = (shapely.distance(points, outline) <= tolerance) & (shapely.distance(points, outline) > 0)
+        if near.any():
+            on_edge = shapely.line_interpolate_point(outline, shapely.line_locate_point(outline, points[near]))
+            xy[near] = shapely.get_coordinates(on_edge)
+            points = shapely.points(xy)
+    kept = shapely.set_coordinates(kept, xy)
+    return kept if kept.is_valid and not kept.is_empty else geom
+
+
 def snap(geom: BaseGeometry, neighbours: list[BaseGeometry], metres: float = SNAP_M) -> BaseGeometry:
     """Move the vertices of a drawing that lie within `metres` of a neighbour's vertex or edge onto
     it, as the map's snapping does while drawing, so a shared edge is shared exactly."""
@@ -77,7 +100,7 @@ def split_by_line(grid: BaseGeometry, line: BaseGeometry, *, reach_m: float = SN
     the grid from edge to edge is refused."""
     if line.geom_type != "LineString" or len(line.coords) < 2:
         raise ValidationError(_("a split needs a line of at least two points"), code="split_line")
-    grid = exact(grid)
+    original, grid = grid, exact(grid)
     cut = exact(_extend(line, degrees(reach_m, _lat(grid))))
     # node the grid's rings with the line and rebuild the faces: those inside the grid are the pieces
     faces = shapely.get_parts(shapely.polygonize(shapely.get_parts(shapely.union(grid.boundary, cut, grid_size=PRECISION))))
@@ -94,7 +117,7 @@ def split_by_line(grid: BaseGeometry, line: BaseGeometry, *, reach_m: float = SN
     for sliver in (p for p in pieces if polygonal(p).is_empty):
         i = max(range(len(big)), key=lambda k: shapely.intersection(sliver.boundary, big[k].boundary).length)
         big[i] = exact(shapely.union(big[i], sliver, grid_size=PRECISION))
-    return sorted(big, key=lambda p: -p.area)
+    return sorted((keep_vertices(p, [original]) for p in big), key=lambda p: -p.area)
 
 
 def merge(grids: list[BaseGeometry]) -> BaseGeometry:
@@ -105,7 +128,7 @@ def merge(grids: list[BaseGeometry]) -> BaseGeometry:
     union = polygonal(shapely.union_all([exact(g) for g in grids], grid_size=PRECISION))
     if union.geom_type != "Polygon":
         raise ValidationError(_("these grids do not share an edge, so they cannot become one grid"), code="merge")
-    return union
+    return keep_vertices(union, grids)
 
 
 def reshape(old: BaseGeometry, new: BaseGeometry, neighbours: dict, siblings=None) -> tuple[BaseGeometry, dict, BaseGeometry]:
@@ -115,6 +138,7 @@ def reshape(old: BaseGeometry, new: BaseGeometry, neighbours: dict, siblings=Non
     shares the longest border with that piece — so moving a shared edge moves it in both grids at
     once. Returns (the grid's new shape, {key: new shape} of the neighbours that changed, the
     ground given up that no sibling borders: a gap)."""
+    originals = [old, *neighbours.values()]
     old, new = exact(old), snap(new, list(neighbours.values()))
     changed = {}
     for key, geom in neighbours.items():
@@ -133,4 +157,5 @@ def reshape(old: BaseGeometry, new: BaseGeometry, neighbours: dict, siblings=Non
             gap.append(piece)
             continue
         changed[best] = polygonal(shapely.union(current[best], piece, grid_size=PRECISION))
-    return new, changed, polygonal(shapely.union_all(gap)) if gap else shapely.Polygon()
+    changed = {k: keep_vertices(g, originals) for k, g in changed.items()}
+    return keep_vertices(new, originals), changed, polygonal(shapely.union_all(gap)) if gap else shapely.Polygon()

@@ -144,3 +144,57 @@ def test_a_neighbour_that_only_touches_keeps_its_shape_and_ground_given_up_goes_
     _new, changed, _gap = drawing.reshape(east, shapely.affinity.translate(east, -1e-10), {"W": west, "N": north_of},
                                           siblings={"W"})
     assert changed == {}
+
+
+def test_a_split_or_merge_keeps_the_grids_outer_edge_where_it_was():
+    """Stored boundaries are not on the editor's precision grid. The pieces of a split and a merge
+    keep the grid's own vertices, so a point just across its border, in the grid of another
+    community, stays outside every piece (rounding the edge 0.04 mm west took it in)."""
+    edge_x = 114.0500000004  # rounds to 114.050000000: west, into the neighbour
+    grid = shapely.Polygon([(edge_x, S), (E, S), (E, N), (edge_x, N)])
+    just_across = shapely.Point(edge_x - 1e-10, 22.552)  # in the neighbour, 0.01 mm from the edge
+    assert not grid.intersects(just_across)
+    pieces = drawing.split_by_line(grid, shapely.LineString([(W, 22.555), (E + 0.001, 22.555)]))
+    assert len(pieces) == 2
+    assert not any(p.intersects(just_across) for p in pieces)
+    assert {tuple(xy) for xy in shapely.get_coordinates(grid)} <= {tuple(xy) for xy in shapely.get_coordinates(pieces)}
+    merged = drawing.merge(pieces)
+    assert not merged.intersects(just_across)
+    assert shapely.symmetric_difference(merged, grid).area < 1e-15
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(partitions(), st.data())
+def test_the_commits_local_check_finds_what_overlaying_the_whole_parent_finds(pieces, data):
+    """A commit checks only around the redrawn grids and on a sheet without buildings
+    (errors_only); its gaps and overlaps are those of the whole parent overlaid before and after,
+    computed here pair by pair and piece by piece, and the editor's full check has the same errors."""
+    assume(len(pieces) >= 2)
+    i = data.draw(st.integers(0, len(pieces) - 1))
+    how = data.draw(st.sampled_from(["grow", "shrink", "move", "keep"]))
+    d = metres(data.draw(st.floats(3, 30)))
+    piece = pieces[i]
+    perturbed = {"grow": piece.buffer(d, join_style="mitre"), "shrink": piece.buffer(-d, join_style="mitre"),
+                 "move": shapely.affinity.translate(piece, d, d / 2), "keep": piece}[how]
+    assume(not perturbed.is_empty)
+    grids = {f"G{j}": p for j, p in enumerate(pieces)}
+    after = {**grids, f"G{i}": perturbed}
+    found = sheet(grids).check({f"G{i}": perturbed}, errors_only=True)
+
+    def gap(children):
+        return PARENT.difference(shapely.union_all(list(children.values())))
+
+    new_gaps = [p for p in shapely.get_parts(gap(after).difference(gap(grids))) if p.geom_type == "Polygon"]
+    want_gap_m2 = sum(m2 for m2 in area_m2(new_gaps) if m2 > 2) if new_gaps else 0
+    got_gap_m2 = sum(f.area_m2 for f in found if f.kind == "gap")
+    assert got_gap_m2 == pytest.approx(want_gap_m2, rel=1e-3, abs=2)
+    overlaps = {tuple(sorted((f"G{i}", code))): float(area_m2([perturbed.intersection(g)])[0])
+                for code, g in grids.items() if code != f"G{i}"}
+    got_pairs = {f.grids for f in found if f.kind == "overlap"}
+    assert {pair for pair, m2 in overlaps.items() if m2 > 2} <= got_pairs
+    assert all(overlaps[pair] > 0.5 for pair in got_pairs)
+    if how == "keep":
+        assert found == []
+    full = errors(sheet(grids).check({f"G{i}": perturbed}))
+    assert sorted((f.kind, f.grids, round(f.area_m2 or 0)) for f in full) == \
+        sorted((f.kind, f.grids, round(f.area_m2 or 0)) for f in found)
