@@ -168,24 +168,19 @@ class Sheet:
         for code, geom in shapes.items():
             near = {self._codes[i] for i in self._grid_tree.query(geom, predicate="intersects")}
             pairs |= {tuple(sorted((code, other))) for other in (near | set(shapes)) - {code} - gone}
-        if not pairs:
-            return []
-        pairs = sorted(pairs)
-        a, b = (np.array([shapes[c] if c in shapes else self.grids[c][0] for c in side], dtype=object) for side in zip(*pairs))
-        # tiled grids meet along edges: when the shapes' areas add up to their union's, no two of
-        # them overlap (a point in k shapes counts k − 1 times in the difference, so the difference
-        # bounds every pair's overlap) and the pairs need no overlay each
-        every = np.concatenate([a, b])
-        ids = {id(g): g for g in every}
-        if _overlap_bound_m2(list(ids.values())) <= OVERLAP_M2:
+        after = {code: shapes[code] if code in shapes else self.grids[code][0] for pair in pairs for code in pair}
+        # grids that tile meet along edges: when their areas add up to their union's, no two overlap
+        # (a point in k shapes counts k − 1 times in the difference, which so bounds every pair's
+        # overlap) and no pair needs an overlay of its own
+        if not pairs or _overlap_bound_m2(list(after.values())) <= OVERLAP_M2:
             return []
         found = []
-        for pair, geom, other_geom in zip(pairs, a, b):
-            both = drawing.polygonal(shapely.intersection(geom, other_geom), min_m2=0)
+        for a, b in sorted(pairs):
+            both = drawing.polygonal(shapely.intersection(after[a], after[b]), min_m2=0)
             m2 = float(area_m2([both])[0]) if not both.is_empty else 0.0
             if m2 > OVERLAP_M2:
                 found.append(Finding("error", "overlap", _("%(a)s and %(b)s overlap by %(m2)s m²") % {
-                    "a": pair[0], "b": pair[1], "m2": f"{m2:,.0f}"}, pair, m2, both))
+                    "a": a, "b": b, "m2": f"{m2:,.0f}"}, (a, b), m2, both))
         return found
 
     def _gaps(self, shapes: dict, *, existing: bool = True) -> list[Finding]:

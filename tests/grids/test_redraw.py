@@ -185,6 +185,23 @@ def test_a_drawing_over_a_neighbour_is_refused_with_the_overlap(tree, staff):
     assert not Area.objects.filter(code=NEW_CODE).exists()
 
 
+def test_a_commit_checks_against_the_neighbours_as_they_are_then(tree, staff):
+    """Drawn into a gap while a neighbour not in the drawing grows into it and commits first: the
+    drawing's versions still hold, but the commit checks the grids as they are now and refuses."""
+    services.commit_redraw(proposals.delete(tree["b"]), author=staff["centre"], reason="empty")
+    drawn = proposals.draw(tree["community"], tree["a"].layer, shapely.box(113.95, 22.50, 114.00, 22.60))
+    assert errors(drawn.check()) == []
+    services.commit_redraw(proposals.reshape(Area.objects.get(pk=tree["a"].pk), shapely.box(113.90, 22.50, 113.97, 22.60)),
+                           author=staff["centre"], reason="A grows east")
+    with pytest.raises(ValidationError, match="overlap"):
+        services.commit_redraw(drawn, author=staff["centre"], reason="new estate")
+    assert not Area.objects.filter(code=NEW_CODE).exists()
+
+
+def errors(findings):
+    return [f for f in findings if f.severity == "error"]
+
+
 def test_the_second_editor_gets_a_conflict_naming_the_first(town, staff):
     first = proposals.reshape(town["a"], shapely.box(113.90, 22.50, 113.96, 22.60))
     second = proposals.split(town["b"], shapely.LineString([(113.94, 22.58), (114.01, 22.58)]))
