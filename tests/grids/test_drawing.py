@@ -60,6 +60,12 @@ def errors(findings):
     return [f for f in findings if f.severity == "error"]
 
 
+def perturb(piece, how: str, d: float):
+    """`piece` pushed out by `d` degrees, pulled in by it, moved by it, or kept."""
+    return {"grow": lambda: piece.buffer(d, join_style="mitre"), "shrink": lambda: piece.buffer(-d, join_style="mitre"),
+            "move": lambda: shapely.affinity.translate(piece, d, d / 2), "keep": lambda: piece}[how]()
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(partitions())
 def test_a_random_partition_of_the_parent_is_accepted(pieces):
@@ -77,9 +83,7 @@ def test_a_perturbed_partition_is_refused(pieces, data):
     i = data.draw(st.integers(0, len(pieces) - 1))
     how = data.draw(st.sampled_from(["grow", "shrink", "move"]))
     d = metres(data.draw(st.floats(3, 30)))
-    piece = pieces[i]
-    perturbed = {"grow": piece.buffer(d, join_style="mitre"), "shrink": piece.buffer(-d, join_style="mitre"),
-                 "move": shapely.affinity.translate(piece, d, d / 2)}[how]
+    perturbed = perturb(pieces[i], how, d)
     assume(not perturbed.is_empty)
     # the partition is in place; the user redraws one piece of it
     found = {f.kind for f in errors(sheet({f"G{j}": p for j, p in enumerate(pieces)}).check({f"G{i}": perturbed}))}
@@ -173,9 +177,7 @@ def test_the_commits_local_check_finds_what_overlaying_the_whole_parent_finds(pi
     i = data.draw(st.integers(0, len(pieces) - 1))
     how = data.draw(st.sampled_from(["grow", "shrink", "move", "keep"]))
     d = metres(data.draw(st.floats(3, 30)))
-    piece = pieces[i]
-    perturbed = {"grow": piece.buffer(d, join_style="mitre"), "shrink": piece.buffer(-d, join_style="mitre"),
-                 "move": shapely.affinity.translate(piece, d, d / 2), "keep": piece}[how]
+    perturbed = perturb(pieces[i], how, d)
     assume(not perturbed.is_empty)
     grids = {f"G{j}": p for j, p in enumerate(pieces)}
     after = {**grids, f"G{i}": perturbed}
