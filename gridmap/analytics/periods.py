@@ -55,7 +55,7 @@ class Period:
         out, day = [], self.first_day.replace(day=1)
         while day <= self.last_day:
             nxt = _add_months(day, 1)
-            start, end = max(_midnight(day), self.start), min(_midnight(nxt), self.end)
+            start, end = max(clock.start_of_day(day), self.start), min(clock.start_of_day(nxt), self.end)
             out.append(Period(start, end, f"{day.year}-{day.month:02d}"))
             day = nxt
         return out
@@ -67,10 +67,6 @@ class Period:
 
     def as_dict(self) -> dict:
         return {"label": self.label, "from": self.first_day.isoformat(), "to": self.last_day.isoformat(), "closed": self.closed}
-
-
-def _midnight(day: dt.date) -> dt.datetime:
-    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
 
 
 def _add_months(day: dt.date, months: int) -> dt.date:
@@ -86,7 +82,7 @@ def days(first: dt.date, last: dt.date, label: str | None = None) -> Period:
         raise ValidationError({"to": _("must not be before from")})
     if (last - first).days >= MAX_DAYS:
         raise ValidationError({"to": _("a period is at most %(days)s days") % {"days": MAX_DAYS}})
-    return Period(_midnight(first), _midnight(last + dt.timedelta(days=1)), label or f"{first.isoformat()}–{last.isoformat()}")
+    return Period(clock.start_of_day(first), clock.start_of_day(last + dt.timedelta(days=1)), label or f"{first.isoformat()}–{last.isoformat()}")
 
 
 def month(year: int, number: int) -> Period:

@@ -23,3 +23,8 @@ def today() -> dt.date:
 def end_of_day(day: dt.date) -> dt.datetime:
     """The last moment of `day` in the configured time zone ("as of 3 March": that evening)."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time.max))
+
+
+def start_of_day(day: dt.date) -> dt.datetime:
+    """The first moment of `day` in the configured time zone (local midnight)."""
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))

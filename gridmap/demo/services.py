@@ -14,7 +14,7 @@ from django.db import transaction
 from gridmap.core import clock
 from gridmap.core.models import User
 from gridmap.grids import services as grids
-from gridmap.grids.models import Area, GridLayer, Level
+from gridmap.grids.models import Area, AreaBoundary, GridLayer, Level
 from gridmap.grids.selectors import primary_layer
 from gridmap.people.models import (
     EmploymentRecord, Household, HouseholdMember, Person, SpecialGroupRecord, Visit, WelfareRecord,
@@ -26,6 +26,7 @@ from .plan import OTHER_LAYER, DemoPlan, Registers, make_plan, size_for
 
 DEMO_PASSWORD = os.environ.get("GRIDMAP_DEMO_PASSWORD", "gridmap-demo")
 BATCH = 2000
+LIVE_DAYS = 730  # the demo district's boundaries are in force from two years ago
 
 
 def stages(scale: float = 1, areas_only: bool = False) -> list[str]:
@@ -77,6 +78,10 @@ def load_demo_district(*, seed: int = 1, scale: float = 1, today: dt.date | None
     made = grids.create_grids(layers[OTHER_LAYER[0]], [(g.code, g.name, areas[node.code], g.geom) for node, g in overlay],
                               reason=reason)
     areas.update((area.code, area) for area in made)
+    # the district went live LIVE_DAYS ago with these boundaries: the map as of a past date and the
+    # statistics of past periods find them in force, as they would on a real system
+    AreaBoundary.objects.filter(area__in=list(areas.values())).update(
+        valid_from=clock.start_of_day((today or clock.today()) - dt.timedelta(days=LIVE_DAYS)))
     for node in plan.root.walk_layers():
         areas[node.code].phone = node.phone
 

@@ -11,12 +11,14 @@ from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 
+from gridmap.core import clock
 from gridmap.core.models import Role, User
 from gridmap.core.validators import parse_citizen_id, validate_credit_code
 from gridmap.demo import selectors, services
 from gridmap.demo.plan import make_plan, size_for
 from gridmap.grids.models import AreaBoundary
 from gridmap.grids.models import Area, GridLayer, Level
+from gridmap.grids.selectors import areas_as_of
 from gridmap.people import selectors as people
 from gridmap.people.models import Household, HouseholdMember, Person, Visit
 from gridmap.places.models import Building, Facility
@@ -243,3 +245,12 @@ def test_demo_events_went_through_the_workflow(demo):
     for event in events.filter(status=State.CLOSED)[:5]:
         assert list(EventAction.objects.filter(event=event).values_list("action", flat=True))[:5] == [
             "report", "accept", "assign", "start", "reply"]
+
+
+@pytest.mark.django_db
+def test_the_demo_boundaries_are_in_force_from_before_its_history():
+    """The map as of a past date, and the statistics of past periods, find the demo's grids."""
+    services.load_demo_district(seed=3, scale=0.2, areas_only=True)
+    a_year_ago = clock.now() - dt.timedelta(days=365)
+    assert areas_as_of(a_year_ago).count() == Area.objects.filter(level=Level.GRID, layer__is_primary=True).count() > 0
+    assert not areas_as_of(clock.now() - dt.timedelta(days=services.LIVE_DAYS + 1)).exists()
