@@ -75,8 +75,10 @@ def _cached(name: str, selection: Selection, compute, **params):
 
 
 def _framed(selection: Selection, answer: dict) -> dict:
-    """An answer with the selection it is for and the boundaries its figures use."""
-    return {"selection": selection.as_dict(), "boundaries": boundaries(selection), **answer}
+    """An answer with the selection it is for, the boundaries its figures use and the period's
+    months (the time slider's steps)."""
+    return {"selection": selection.as_dict(), "boundaries": boundaries(selection),
+            "months": [m.as_dict() for m in selection.period.months()], **answer}
 
 
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT},
@@ -86,7 +88,8 @@ def _framed(selection: Selection, answer: dict) -> dict:
 def bins(request):
     """Counts per square bin of the box, the bins sized to the zoom (about 32 screen pixels) in a
     local metric plane: "bin" gives their size in metres and degrees, "bins" the occupied ones as
-    [gx, gy, count] — bin (gx, gy) spans gx·dlon … (gx+1)·dlon east, gy·dlat … (gy+1)·dlat north.
+    [gx, gy, count] — bin (gx, gy) spans gx·dlon … (gx+1)·dlon east, gy·dlat … (gy+1)·dlat north;
+    "months" are the period's months (the time slider's steps; every answer here has them).
     People layers: bins of fewer than "min_persons" are left out and counted in "suppressed"."""
     selection = parse(request)
     layer = _layer(request, selection)
@@ -113,7 +116,7 @@ def points(request):
 def grids(request):
     """Per grid of the area: the count, today's residents and households, the count per 1,000
     residents and per 100 households (null where a grid has none: "no residents", never
-    infinite); "months" are the period's months (the time slider's steps). People layers: a grid
+    infinite). People layers: a grid
     of fewer than "min_persons" has its figures emptied and "suppressed": true. With export=csv or
     xlsx, the table as a file."""
     selection = parse(request)

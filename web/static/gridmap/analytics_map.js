@@ -101,6 +101,7 @@ function showCommon(answer, legend, line) {
   const suppressed = answer.suppressed ? ` · ${fill(T.suppressed, { count: answer.suppressed, n: answer.min_persons })}` : "";
   status(line + suppressed);
   $("ah-boundaries").textContent = `${T.boundaries}: ${answer.boundaries.rule}`;
+  if (state.step === 0) setMonths(answer.months);
   el.dataset.month = state.step > 0 ? state.months[state.step - 1].label : "all";
 }
 
@@ -161,15 +162,12 @@ function loadView() {
 }
 
 // --- the period's months: the time slider ------------------------------------------------------------
-async function loadMonths() {
-  const q = filterParams();
-  q.set("layer", form.elements.layer.value);
-  const answer = await getJSON(config.api.grids, q);
-  state.months = answer.months;
-  state.step = 0;
-  slider.max = String(state.months.length);
-  slider.value = "0";
-  el.dataset.months = String(state.months.length);
+/** The slider's steps: the whole period (0), then each of its months, as the whole period's answer lists them. */
+function setMonths(months) {
+  if (JSON.stringify(months) === JSON.stringify(state.months)) return;
+  state.months = months;
+  slider.max = String(months.length);
+  el.dataset.months = String(months.length);
   showStep();
 }
 
@@ -201,13 +199,15 @@ async function onFilters() {
   play(false);
   $("ah-filters").querySelector(".ah-custom").hidden = form.elements.period.value !== "custom";
   if (!customReady()) return;
+  state.step = 0;
+  slider.value = "0";
+  showStep();
   const area = form.elements.area.value;
   try {
     if (area !== state.outlinesArea) {
-      state.outlinesArea = area;
       grids.setOutlines(await getJSON(config.api.outlines, new URLSearchParams(area ? { area } : {})));
+      state.outlinesArea = area;
     }
-    await loadMonths();
   } catch (err) {
     el.dataset.heat = "error";
     status(`${T.loadFailed}: ${err.message}`, true);
