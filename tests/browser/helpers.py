@@ -33,3 +33,8 @@ def login(page, live_server, username):
     page.fill("#id_password", "pw")
     page.click("input[type=submit]")
     page.wait_for_selector("#map[data-state=ready]")
+
+
+def wait_data(page, selector, **data):
+    """Until `selector` matches with each data-<key> attribute equal to its value."""
+    page.wait_for_selector(selector + "".join(f'[data-{k}="{v}"]' for k, v in data.items()))

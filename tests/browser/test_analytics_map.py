@@ -10,7 +10,7 @@ from gridmap.core.models import Role
 from gridmap.events.calendar import TZ
 
 from ..analytics.test_heatmap import events_at
-from .helpers import login
+from .helpers import login, wait_data
 
 # last quarter at this moment: July to September 2026
 pytestmark = [pytest.mark.usefixtures("transactional_db"),
@@ -34,8 +34,7 @@ def bins_drawn(page) -> list[int]:
 
 def wait_ready(page, **data):
     """Until the map's figures are drawn and its data-* say `data`."""
-    condition = "".join(f'[data-{k}="{v}"]' for k, v in data.items())
-    page.wait_for_selector(f"#map[data-heat=ready]{condition}")
+    wait_data(page, "#map[data-heat=ready]", **data)
 
 
 def test_leader_plays_the_quarter_month_by_month(page, live_server, quarter, make_user, artifacts):
