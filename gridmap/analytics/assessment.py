@@ -238,7 +238,8 @@ def _percent(share: float | None) -> float | None:
 
 def scored(row: dict, unit: str, scheme: AssessmentScheme) -> dict:
     """One unit's components and weighted score from its figures (see the module's docstring)."""
-    get = lambda key: row.get(key) or 0  # noqa: E731 — a unit without records has no row
+    def get(key):
+        return row.get(key) or 0  # a unit without records has no row
     accepted, closed = _share(get("signed_on_time"), get("sign_counted")), _share(get("closed_on_time"), get("close_counted"))
     visits = _share(get("visits_done"), get("visits_due"))
     reports = min(get("reports") / scheme.report_target, 1) if unit == Unit.WORKER else None

@@ -10,7 +10,6 @@ from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.test import Client
 from openpyxl import load_workbook
 
 from gridmap.analytics import assessment, periods
@@ -132,7 +131,7 @@ def test_areas_by_hand(month, tree):
 
 
 def test_needs_attention_lists_yellow_cards_worst_first(month):
-    rows, order = rows_of(run("worker"), "attention")
+    _rows, order = rows_of(run("worker"), "attention")
     assert order == ["leader_a", "leader_b", "worker_a"]
 
 
@@ -163,7 +162,7 @@ def test_a_changed_scheme_changes_the_scores(month, client):
     assert before["worker_a"]["score"] == 75.0
     scheme = AssessmentScheme.objects.create(name="只看实绩", effective_from=dt.date(2026, 11, 1), report_target=2, yellow_card_below=60)
     AssessmentWeights.objects.create(scheme=scheme, unit="worker", results=100, skills=0, satisfaction=0)
-    rows, order = rows_of(client.get(url).json())  # not the cached answer of the old scheme
+    rows, _order = rows_of(client.get(url).json())  # not the cached answer of the old scheme
     assert rows["worker_a"]["score"] == 100.0  # 3 reports of 2: capped
     assert rows["leader_a"]["score"] == 45.8 and rows["leader_a"]["yellow_card"]  # 0.4583 × 100
     assert rows["leader_b"]["score"] == 16.7
