@@ -302,7 +302,10 @@ def choices() -> dict:
         "title": _("Hotspots (Gi*)"),
         "labels": {"view": _("Show"), "unit": _("Spatial units"), "weights": _("Neighbours")},
         "view": [{"value": "hotspots", "label": _("hot and cold spots")},
-                 {"value": "emerging", "label": _("emerging: last 4 weeks against the 4 before")}],
+                 {"value": "emerging", "label": _("emerging: last 4 weeks against the 4 before")},
+                 {"value": "recurring", "label": _("recurring places and households (6 months)")}],
+        "recurring": {"buildings": _("Buildings with repeated events"), "households": _("Households with repeated events"),
+                      "none": _("none")},
         "unit": [{"value": "grid", "label": _("grids")}, {"value": "bin", "label": _("500 m squares")}],
         "weights": [{"value": "queen", "label": _("touching (queen)")}, {"value": "knn", "label": _("6 nearest")},
                     {"value": "distance", "label": _("distance band")}],
@@ -427,7 +430,7 @@ def recurring(selection: Selection, months: int, min_events: int) -> dict:
                            for pk, (a, b, c), n, evs in households],
             "rule": _("Buildings named on the events, and households of the people involved in them (through "
                       "their membership), with at least %(k)s events in the window.") % {"k": min_events},
-            "selection": selection.as_dict()}
+            "choices": choices(), "selection": selection.as_dict()}
 
 
 def _recurring(qs, path: str, min_events: int, inside: Q, fields: tuple):

@@ -1,13 +1,16 @@
 // The hotspot layer of the analytics map (Getis-Ord Gi*, gridmap/analytics/hotspots.py): the hot
 // units in reds and the cold in blues by confidence (99 / 95 / 90 %, FDR-corrected), units that
 // are not significant left undrawn; a popup gives count, z, p, q and confidence. The panel beside
-// the map (options.panel) holds the view (hot spots, or emerging: the last weeks against the
-// weeks before), the units and the weights, the legend, and the method with its parameters as
-// the server states them. Every word comes from the server's answer (translated there).
+// the map (options.panel) holds the view (hot spots; emerging: the last weeks against the weeks
+// before; or the recurring buildings and households listed with their events), the units and the
+// weights, the legend, and the method with its parameters as the server states them. Every word
+// comes from the server's answer (translated there).
 //
-// Test hooks: options.panel[data-state=loading|ready|error][data-hot=<n>][data-cold=<n>];
+// Test hooks: options.panel[data-state=loading|ready|error][data-view][data-unit][data-weights]
+// [data-hot=<n>][data-cold=<n>];
 // unit paths .ah-spot.ah-spot-<hot|cold>-<confidence>[data-z][data-confidence]; the panel's
-// selects name=hs-view|hs-unit|hs-weights and its method list .ah-hs-method.
+// selects name=hs-view|hs-unit|hs-weights, its method list .ah-hs-method, and the recurring lists
+// ol.ah-hs-recurring[data-kind=buildings|households] > li[data-count] > ul > li[data-number].
 import * as L from "leaflet";
 
 export const COLOURS = {
@@ -22,6 +25,7 @@ export function hotspotLayer(map, options = {}) {
   const urls = {
     hotspots: options.url || "/api/analytics/hotspots/",
     emerging: options.emergingUrl || "/api/analytics/hotspots/emerging/",
+    recurring: options.recurringUrl || "/api/analytics/recurring/",
   };
   const choice = { view: "hotspots", unit: "grid", weights: "queen" };
   let layer = null;
@@ -66,27 +70,48 @@ export function hotspotLayer(map, options = {}) {
       `<option value="${esc(value)}"${value === choice[name] ? " selected" : ""}>${esc(label)}</option>`).join("")}</select>`;
   }
 
+  function controls(c) {
+    return `
+      <h3>${esc(c.title)}</h3>
+      <label>${esc(c.labels.view)} ${select("view", c.view)}</label>
+      <label>${esc(c.labels.unit)} ${select("unit", c.unit)}</label>
+      <label>${esc(c.labels.weights)} ${select("weights", c.weights)}</label>`;
+  }
+
+  function listen() {
+    panel.querySelectorAll("select").forEach((s) => s.addEventListener("change", () => {
+      choice[s.name.slice(3)] = s.value;
+      if (last) update(last);
+    }));
+  }
+
+  // the recurring buildings and households, each with its events, as lists in the panel
+  function writeRecurring(answer) {
+    const R = answer.choices.recurring;
+    const events = (list) => `<ul>${list.map((e) =>
+      `<li data-number="${esc(e.number)}">${esc(e.number)} · ${esc(e.category)} ${esc(e.category_name)} · ${esc(e.reported_at.slice(0, 10))} · ${esc(e.status_label)}</li>`).join("")}</ul>`;
+    const section = (title, kind, items, name) => `<h4>${esc(title)}</h4>${items.length ? `<ol class="ah-hs-recurring" data-kind="${kind}">${
+      items.map((it) => `<li data-count="${it.count}"><b>${esc(name(it))}</b> (${it.count})${events(it.events)}</li>`).join("")}</ol>` : `<p>${esc(R.none)}</p>`}`;
+    panel.innerHTML = `${controls(answer.choices)}<p>${esc(answer.window.from)} – ${esc(answer.window.to)}: ${esc(answer.rule)}</p>
+      ${section(R.buildings, "buildings", answer.buildings, (b) => [b.name || b.code, b.address].filter(Boolean).join(" · "))}
+      ${section(R.households, "households", answer.households, (h) => [h.number, h.building, h.room].filter(Boolean).join(" · "))}`;
+    listen();
+  }
+
   function writePanel(answer, view) {
     const c = answer.choices;
     const legend = view === "emerging"
       ? Object.entries(TREND_COLOURS).map(([t, col]) => [col, answer.trend_labels[t], answer.trends[t]])
       : answer.legend.filter((item) => item.class !== "none").map((item) =>
         [COLOURS[item.class][item.confidence], item.label, answer.summary[item.class][item.confidence]]);
-    panel.innerHTML = `
-      <h3>${esc(c.title)}</h3>
-      <label>${esc(c.labels.view)} ${select("view", c.view)}</label>
-      <label>${esc(c.labels.unit)} ${select("unit", c.unit)}</label>
-      <label>${esc(c.labels.weights)} ${select("weights", c.weights)}</label>
+    panel.innerHTML = `${controls(c)}
       <ul class="ah-hs-legend">${legend.map(([, label, n]) => `<li><span class="ah-swatch"></span>${esc(label)} <b>${esc(n ?? 0)}</b></li>`).join("")}</ul>
       <dl class="ah-hs-method">${answer.method.lines.map((l) => `<dt>${esc(l.label)}</dt><dd>${esc(l.value)}</dd>`).join("")}</dl>`;
     // colours through the CSSOM: the page's content security policy refuses inline style attributes
     panel.querySelectorAll(".ah-swatch").forEach((s, i) => {
       Object.assign(s.style, { display: "inline-block", width: "1em", height: ".7em", marginRight: ".3em", background: legend[i][0] });
     });
-    panel.querySelectorAll("select").forEach((s) => s.addEventListener("change", () => {
-      choice[s.name.slice(3)] = s.value;
-      if (last) update(last);
-    }));
+    listen();
   }
 
   async function update(params) {
@@ -102,9 +127,15 @@ export function hotspotLayer(map, options = {}) {
       if (!r.ok) throw new Error(`${r.status}`);
       const answer = await r.json();
       if (mine !== seq) return;
-      draw(answer, view);
-      writePanel(answer, view);
-      panel.dataset.state = "ready";
+      if (view === "recurring") {
+        if (layer) layer.remove();
+        layer = null;
+        writeRecurring(answer);
+      } else {
+        draw(answer, view);
+        writePanel(answer, view);
+      }
+      Object.assign(panel.dataset, { view, unit: choice.unit, weights: choice.weights, state: "ready" });
     } catch (err) {
       if (mine !== seq) return;
       panel.dataset.state = "error";
