@@ -183,6 +183,7 @@ def test_scoped_to_the_users_area(month, client, tree):
     assert client.get(f"/api/analytics/assessment/export/?period=2026-11&area={tree['b'].code}&format=csv").status_code == 404
     grids = rows_of(client.get("/api/analytics/assessment/?period=2026-11&level=grid").json())[0]
     assert set(grids) == {tree["a"].code}
+    assert rows_of(client.get("/api/analytics/assessment/?period=2026-11&level=street").json())[0] == {}  # above their grid: none
     client.force_login(month["worker_a"])
     assert client.get("/api/analytics/assessment/").status_code == 403
     assert client.get("/analytics/assessment/").status_code == 403
