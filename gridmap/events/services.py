@@ -8,7 +8,7 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Max
+from django.db.models import OuterRef, Subquery
 
 from gridmap.core import clock
 from gridmap.grids.models import Area
@@ -427,16 +427,16 @@ def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
     now = clock.now()
     day = now.astimezone(TZ).date()
     # set-based: the boundary change holds its grids (and reports into them wait) until this is done
-    events = list(Event.objects.select_for_update(of=("self",)).select_related("category", "area")
+    events = list(Event.objects.select_for_update(of=("self",)).select_related("category", "area").defer("area__boundary")
                   .filter(pk__in=now_in, area_id__in=changed_ids, level=HandlingLevel.GRID)
-                  .exclude(status__in=FINAL_STATES).order_by("number"))
+                  .exclude(status__in=FINAL_STATES).order_by("number")
+                  .annotate(last_seq=Subquery(EventAction.objects.filter(event=OuterRef("pk")).order_by("-seq").values("seq")[:1])))
     # the new grids with who takes their events today, so responsible_for needs no query for it
     grids = {a.pk: a for a in Area.objects.raw(
         f"""SELECT a.id, {selectors.AREA_COLUMNS}, people.*, q.day AS people_day
             FROM grids_area a CROSS JOIN (SELECT %s::date AS day) q CROSS JOIN LATERAL ({selectors.PEOPLE_SQL}) people
             WHERE a.id = ANY(%s)""", [day, sorted(set(now_in.values()))])}
     takes = {pk: selectors.responsible_for(grid, day) for pk, grid in grids.items()}
-    last = dict(EventAction.objects.filter(event__in=events).values_list("event").annotate(Max("seq")))
     moved, steps = [], []
     for event in events:
         new = grids[now_in[event.pk]]
@@ -446,13 +446,16 @@ def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
             event.area, event.assignee = new, takes[new.pk]
             event.version += 1
             moved.append(event)
-        steps.append(_step(event, Action.BOUNDARY, redraw.author, event.status, at=now, seq=last[event.pk] + 1,
+        steps.append(_step(event, Action.BOUNDARY, redraw.author, event.status, at=now, seq=event.last_seq + 1,
                            note=why + ("（已转新网格 moved）" if moves else "（留原处理人 kept）"),
                            assignee=event.assignee if moves else None))
         done["moved" if moves else "kept"].append(event.number)
-    for pk, grid in grids.items():  # one write per event, one statement per new grid
-        Event.objects.filter(pk__in=[e.pk for e in moved if e.area_id == pk]).update(
-            area=grid, assignee=takes[pk], version=F("version") + 1)
+    if moved:  # one write per event, one statement for them all
+        with connection.cursor() as cur:
+            cur.execute("""UPDATE events_event e SET area_id = m.area_id, assignee_id = m.assignee_id, version = e.version + 1
+                           FROM unnest(%s::bigint[], %s::bigint[], %s::bigint[]) AS m(id, area_id, assignee_id)
+                           WHERE e.id = m.id""",
+                        [[e.pk for e in moved], [e.area_id for e in moved], [e.assignee_id for e in moved]])
     EventAction.objects.bulk_create(steps, batch_size=1000)
     notify.send_many([m for m in map(_assignment_message, moved) if m])
     return done
