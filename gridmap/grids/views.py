@@ -40,6 +40,7 @@ def editor(request):
             "sheet": reverse("grids:editor-sheet"), "check": reverse("grids:editor-check"),
             "preview": reverse("grids:editor-preview"), "commit": reverse("grids:editor-commit"),
             "history": history, "suggestions": reverse("grids:editor-suggestions"),
+            "import": reverse("grids:editor-import"),
             "buildingTiles": building_tile_url(),
         },
         "parent": own.pk,
@@ -47,7 +48,9 @@ def editor(request):
         "households": bounds()["households"],
         "text": editor_text(),
     }
-    return render(request, "editor.html", {"config": config, "parents": parents, "parent": own, "layers": layers})
+    return render(request, "editor.html", {"config": config, "parents": parents, "parent": own, "layers": layers,
+                                           "export_formats": [("geojson", "GeoJSON"), ("gpkg", "GeoPackage"),
+                                                              ("shp", _("Shapefile (zipped)"))]})
 
 
 def editor_text() -> dict:
@@ -79,7 +82,7 @@ def editor_text() -> dict:
         "conflict": _("Someone changed these grids since you loaded them:"), "reload": _("Reload"),
         "refused": _("Refused:"),
         "operations": {"draw": _("draw a new grid"), "reshape": _("redraw"), "split": _("split"), "merge": _("merge"),
-                       "delete": _("delete")},
+                       "delete": _("delete"), "import": _("import a boundary set")},
         "versions": _("Boundary versions"), "version": _("Version {n}"), "by": _("by {who}"),
         "current": _("current"), "showVersion": _("Show against the current one"),
         "before": _("before"), "after": _("now"), "noReason": _("no reason given"),
@@ -87,4 +90,14 @@ def editor_text() -> dict:
         "suggestSplit": _("{code}: {n} households, split into {after}"),
         "suggestMerge": _("{code}: {n} households, merge to {after}"),
         "editSuggestion": _("Edit"),
+        # a boundary set imported from a file (editor_import.js)
+        "importing": _("Reading the file and checking the set…"), "importRefused": _("The file is refused:"),
+        "matchedBy": {"code": _("by code"), "overlap": _("by largest overlap"), "new": _("new grid")},
+        "importCounts": {"rows": _("Grids in the file"), "by_code": _("matched by code"),
+                         "by_overlap": _("matched by largest overlap"), "new": _("new grids"),
+                         "redrawn": _("redrawn"), "unchanged": _("unchanged"), "retired": _("retired")},
+        "matches": _("Grids in the file and the grids they replace"), "row": _("Row"), "oldGrid": _("Grid now"),
+        "newGrid": _("Grid after"), "how": _("Matched"), "rowN": _("row {n}"), "unchanged": _("unchanged"), "retires": _("retires"),
+        "importNext": _("The {n} grids are drawn over the current ones. Check the errors and what moves, then commit "
+                        "the set as one change with a reason."),
     }

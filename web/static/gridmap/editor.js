@@ -1,8 +1,9 @@
 // The boundary editor (边界编辑): a parent area's grids on the map, redrawn with Leaflet-Geoman —
 // draw a new grid, edit a grid's vertices (its neighbours follow on the server), split by a line,
-// merge, delete — each change checked on the server while drawing (overlaps, gaps, bounds),
-// previewed (what moves where) and committed with a reason. The exact geometry is the server's
-// (grids.api); the page only draws and sends what the user drew.
+// merge, delete, or a whole boundary set imported from a file (editor_import.js) — each change
+// checked on the server while drawing (overlaps, gaps, bounds), previewed (what moves where) and
+// committed with a reason. The exact geometry is the server's (grids.api); the page only draws
+// and sends what the user drew.
 //
 // Test hooks: #map[data-state=loading|ready][data-check=idle|checking|ok|errors][data-preview=ready]
 // [data-commit=done|conflict|refused]; grid paths carry .ed-grid and data-code/data-id;
@@ -14,6 +15,7 @@ import { inRing } from "./buildings25d.js";
 import { setLabel, showLabels } from "./area_labels.js";
 import { gcj02TileLayer } from "./gcj02.js";
 import { esc, fill, findingsHtml, historyHtml, previewHtml, suggestionsHtml } from "./editor_panel.js";
+import { setupImport } from "./editor_import.js";
 
 const config = JSON.parse(document.getElementById("gridmap-config").textContent);
 const T = config.text;
@@ -175,6 +177,7 @@ const codeOf = (id) => state.byId.get(id)?.properties.code ?? "";
 
 function setTool(tool) {
   clearWorking();
+  imports.clear();
   map.pm.disableDraw();
   Object.assign(state, { tool, op: null, checked: null, undo: [], picked: [], keep: null, target: null });
   clearProposal();
@@ -501,6 +504,11 @@ async function preview() {
   clearProposal();
   $("ed-act").hidden = false;
   if (status !== 200) { refused(status, data); el.dataset.check = "errors"; return; }
+  showPreview(data);
+}
+
+/** A preview's answer (a check with its impact) on the map and in the panel. */
+function showPreview(data) {
   state.checked = data;
   state.preview = data.impact;
   drawProposal(data);
@@ -611,6 +619,17 @@ async function loadSuggestions() {
     if (b.dataset.then === "preview") preview();
   }));
 }
+
+// --- a whole boundary set from a file (editor_import.js) -------------------------------------------
+const imports = setupImport({
+  L, map, T, config, grids, csrfToken,
+  reset: () => { setTool("select"); clearPreview(); clearResult(); delete el.dataset.commit; },
+  showProposal: (data) => {
+    state.op = data.operation;
+    clearProposal();
+    showPreview(data);
+  },
+});
 
 // --- start -------------------------------------------------------------------------------------
 const statusBox = L.control({ position: "bottomleft" });

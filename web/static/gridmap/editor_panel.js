@@ -33,12 +33,16 @@ export function previewHtml(T, impact, policy) {
     ? `<table class="ed-table"><caption>${esc(T.previewTitle)}</caption><thead><tr><th>${esc(T.kind)}</th><th>${esc(T.from)}</th>`
       + `<th>${esc(T.to)}</th><th>${esc(T.count)}</th></tr></thead><tbody>${rows.join("")}</tbody></table>`
     : `<p class="gm-note" data-kind="none">${esc(T.nothingMoves)}</p>`;
-  // a kind a row, a grid a column: a change touches two or three grids
+  // a kind a row, a grid a column: a drawn change touches two or three grids; an imported set,
+  // many: then a grid a row
   const grids = Object.keys(impact.totals);
-  const totals = KINDS.filter((k) => k !== "events").map((k) => `<tr><th>${esc(T.kinds[k])}</th>`
-    + grids.map((g) => `<td class="ed-num" data-grid="${esc(g)}" data-kind="${k}">${impact.totals[g][k] ?? 0}</td>`).join("") + "</tr>");
+  const kinds = KINDS.filter((k) => k !== "events");
+  const cell = (g, k) => `<td class="ed-num" data-grid="${esc(g)}" data-kind="${k}">${impact.totals[g][k] ?? 0}</td>`;
+  const [heads, lines] = grids.length > 3
+    ? [kinds.map((k) => esc(T.kinds[k])), grids.map((g) => `<tr><th>${esc(g)}</th>${kinds.map((k) => cell(g, k)).join("")}</tr>`)]
+    : [grids.map(esc), kinds.map((k) => `<tr><th>${esc(T.kinds[k])}</th>${grids.map((g) => cell(g, k)).join("")}</tr>`)];
   const totalsTable = `<table class="ed-table"><caption>${esc(T.totalsAfter)}</caption><thead><tr><th></th>`
-    + grids.map((g) => `<th class="ed-num">${esc(g)}</th>`).join("") + `</tr></thead><tbody>${totals.join("")}</tbody></table>`;
+    + heads.map((h) => `<th class="ed-num">${h}</th>`).join("") + `</tr></thead><tbody>${lines.join("")}</tbody></table>`;
   const events = (impact.listed.events || []).map((e) => {
     const moves = policy === "move" || (policy === "default" && e.moves);
     return `<li data-event="${esc(e.label)}" data-moves="${moves}">${esc(e.label)} · ${esc(code(e.from))} → ${esc(code(e.to))}: `
