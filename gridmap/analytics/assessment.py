@@ -267,18 +267,18 @@ def scored(row: dict, unit: str, scheme: AssessmentScheme) -> dict:
 
 
 def columns(unit: str) -> list[tuple[str, str]]:
-    """The ranking's columns: who, the figures, the parts' points and the score."""
+    """The ranking's columns: who, the score and its parts' points, then the figures they come from."""
     return [
         ("rank", _("Rank")), ("code", _("Username") if unit == Unit.WORKER else _("Code")), ("name", _("Name")),
+        ("score", _("Score")), ("yellow_card", _("Yellow card")),
+        ("results_points", _("Work results (points)")), ("skills_points", _("Skills (points)")),
+        ("satisfaction_points", _("Satisfaction (points)")), ("out_of", _("Out of")),
         *([("reports", _("Reports"))] if unit == Unit.WORKER else [("reports", _("Events reported"))]),
         ("handled", _("Events handled")), ("accepted_on_time", _("Accepted on time (%)")),
         ("closed_on_time", _("Closed on time (%)")), ("handling_hours", _("Average handling time (h)")),
         ("overdue", _("Overdue")), ("returns", _("Returns")), ("reopens", _("Reopenings")),
         ("right_first_time", _("Right first time (%)")), ("satisfaction", _("Satisfaction (%)")), ("rated", _("Ratings")),
         *([] if unit == Unit.DEPARTMENT else [("visits_done", _("Visits done")), ("visits_due", _("Visits due"))]),
-        ("results_points", _("Work results (points)")), ("skills_points", _("Skills (points)")),
-        ("satisfaction_points", _("Satisfaction (points)")), ("out_of", _("Out of")),
-        ("score", _("Score")), ("yellow_card", _("Yellow card")),
     ]
 
 
