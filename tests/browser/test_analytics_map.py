@@ -1,7 +1,7 @@
 """The analytics map in a real browser: a leader opens it from the map's header, sees last
 quarter's disputes as heat bins, moves the time slider month by month and sees the bins change,
-switches to the grid choropleth (rates, "no residents"), opens a grid's popup with the link to its
-dashboard, and at street zoom gets the point-density view. Screenshots: tests/artifacts/analytics_map_*.png."""
+switches to the grid choropleth (rates), opens a grid's popup with the link to its dashboard,
+downloads the grids' table, and at street zoom gets the point-density view. Screenshots: tests/artifacts/analytics_map_*.png."""
 import datetime as dt
 
 import pytest
@@ -81,6 +81,9 @@ def test_leader_plays_the_quarter_month_by_month(page, live_server, quarter, mak
     link = page.get_attribute("[data-testid=dashboard-link]", "href")
     assert link.startswith("/analytics/dashboard/?") and "period=last_quarter" in link and "area=" in link
     page.screenshot(path=str(artifacts / "analytics_map_grids.png"))
+    # the same table as a file
+    csv = page.request.get(live_server.url + page.get_attribute("#ah-csv", "href")).text()
+    assert "440305005001001,网格A,5,10,7,500.0,71.43" in csv.splitlines()
 
     # street zoom: the point-density view of the same filter
     page.check("input[name=view][value=bins]")

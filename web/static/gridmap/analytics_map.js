@@ -106,6 +106,7 @@ function showCommon(answer, legend, line) {
 }
 
 function clearPointsAndBins() {
+  document.querySelector(".ah-export").hidden = true;
   bins.clear();
   if (heat) map.removeLayer(heat);
   el.dataset.bins = "0";
@@ -139,9 +140,12 @@ async function loadPoints() {
 }
 
 async function loadGrids() {
-  const answer = await getJSON(config.api.grids, stepParams());
+  const q = stepParams();
+  const answer = await getJSON(config.api.grids, q);
   return () => {
     clearPointsAndBins();
+    ["csv", "xlsx"].forEach((fmt) => { $(`ah-${fmt}`).href = `${config.api.grids}?${q}&export=${fmt}`; });
+    document.querySelector(".ah-export").hidden = false;
     state.grids = answer;
     const measure = form.elements.measure.value;
     const bounds = grids.draw(answer, measure);
