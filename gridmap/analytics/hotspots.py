@@ -19,6 +19,7 @@ event, accurate to well under 1 % across a city and one cheap GROUP BY.
 import datetime as dt
 import json
 import math
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -250,7 +251,11 @@ def gi_star(counts: np.ndarray, nbrs: dict[int, list[int]], permutations: int = 
     if n < 3 or y.sum() == 0 or np.all(y == y[0]):
         return {"z": [None] * n, "p": [None] * n, "q": [None] * n, "confidence": [0] * n, "class": ["none"] * n}
     w = W({i: [i, *nbrs[i]] for i in range(n)}, silence_warnings=True)  # each unit its own neighbour: Gi*
-    g = G_Local(y, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1, keep_simulations=False)
+    with warnings.catch_warnings():
+        # esda 2.x draws "directed" (folded one-sided) pseudo p-values and warns that 3.x will
+        # default to two-sided; they are doubled below, as the analytical ones are two-sided
+        warnings.filterwarnings("ignore", "The alternative hypothesis", DeprecationWarning)
+        g = G_Local(y, w, transform="B", star=True, permutations=permutations, seed=seed, n_jobs=1, keep_simulations=False)
     z = np.asarray(g.Zs, dtype=float)
     p = np.minimum(1.0, 2 * np.asarray(g.p_sim, dtype=float)) if permutations else 2 * norm.sf(np.abs(z))
     return {"z": [round(float(v), 4) for v in z], "p": [float(f"{v:.4g}") for v in p], **classify(z, p)}
@@ -300,7 +305,8 @@ def choices() -> dict:
     """The panel's choices and their labels (hotspots_layer.js writes no words of its own)."""
     return {
         "title": _("Hotspots (Gi*)"),
-        "labels": {"view": _("Show"), "unit": _("Spatial units"), "weights": _("Neighbours")},
+        "labels": {"view": _("Show"), "unit": _("Spatial units"), "weights": _("Neighbours"),
+                   "report": _("Download the offline map report")},
         "view": [{"value": "hotspots", "label": _("hot and cold spots")},
                  {"value": "emerging", "label": _("emerging: last 4 weeks against the 4 before")},
                  {"value": "recurring", "label": _("recurring places and households (6 months)")}],

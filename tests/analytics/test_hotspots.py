@@ -59,6 +59,17 @@ def test_gi_star_matches_the_formula_by_hand_and_esda():
     assert ours[CELLS.index((0, 0))] > 2.5 and ours[CELLS.index((4, 2))] < 0
 
 
+def test_permutation_p_values_keep_the_z_scores():
+    x = np.array([COUNTS.get(c, 0) for c in CELLS], dtype=float)
+    w = lattice_queen()
+    nbrs = {i: [j for j in range(len(CELLS)) if w[i, j] and j != i] for i in range(len(CELLS))}
+    analytical, drawn = hotspots.gi_star(x, nbrs), hotspots.gi_star(x, nbrs, permutations=199, seed=1)
+    assert drawn["z"] == analytical["z"]
+    corner = CELLS.index((0, 0))
+    assert 2 / 200 <= drawn["p"][corner] <= 0.05  # (more extreme draws + 1) / 200, two-sided
+    assert all(2 / 200 <= p <= 1 for p in drawn["p"])
+
+
 def test_fdr_classes_are_benjamini_hochberg_by_hand():
     """Ten units; q_(k) = min over j ≥ k of p_(j) · n / j; the class is the highest confidence
     whose 1 − level q reaches, hot for z > 0 and cold for z < 0."""

@@ -1,6 +1,6 @@
 """The hotspot layer on the analytics map in a real browser: a leader opens last quarter's
 disputes and sees the hot grids of the lattice drawn in reds with the method beside the map; a
-hot grid's popup gives z, p and confidence; other weights change the method stated; the emerging
+hot grid's popup gives z, p and confidence; the panel's link downloads the offline map report; other weights change the method stated; the emerging
 view and the recurring buildings list come from the same panel. Screenshot:
 tests/artifacts/hotspots_layer.png."""
 import datetime as dt
@@ -47,6 +47,13 @@ def test_leader_sees_hot_spots_with_their_confidence_and_the_method(page, live_s
     method = page.inner_text("#ah-hotspots .ah-hs-method")
     assert "Gi*" in method and "Benjamini" in method
     page.screenshot(path=str(artifacts / "hotspots_layer.png"))
+
+    with page.expect_download() as download:
+        page.click("a.ah-hs-report")
+    report = download.value
+    assert report.suggested_filename.startswith("map-report-") and report.suggested_filename.endswith(".html")
+    html = open(report.path(), encoding="utf-8").read()
+    assert august["grids"][0, 0].code in html and "L.heatLayer(" in html
 
     page.locator("path.ah-spot-hot-99").first.click(force=True)
     popup = page.locator(".leaflet-popup-content")

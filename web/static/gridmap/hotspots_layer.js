@@ -9,7 +9,7 @@
 // Test hooks: options.panel[data-state=loading|ready|error][data-view][data-unit][data-weights]
 // [data-hot=<n>][data-cold=<n>];
 // unit paths .ah-spot.ah-spot-<hot|cold>-<confidence>[data-z][data-confidence]; the panel's
-// selects name=hs-view|hs-unit|hs-weights, its method list .ah-hs-method, and the recurring lists
+// selects name=hs-view|hs-unit|hs-weights, the report link a.ah-hs-report, its method list .ah-hs-method, and the recurring lists
 // ol.ah-hs-recurring[data-kind=buildings|households] > li[data-count] > ul > li[data-number].
 import * as L from "leaflet";
 
@@ -26,6 +26,7 @@ export function hotspotLayer(map, options = {}) {
     hotspots: options.url || "/api/analytics/hotspots/",
     emerging: options.emergingUrl || "/api/analytics/hotspots/emerging/",
     recurring: options.recurringUrl || "/api/analytics/recurring/",
+    report: options.reportUrl || "/analytics/report/map/",
   };
   const choice = { view: "hotspots", unit: "grid", weights: "queen" };
   let layer = null;
@@ -75,7 +76,16 @@ export function hotspotLayer(map, options = {}) {
       <h3>${esc(c.title)}</h3>
       <label>${esc(c.labels.view)} ${select("view", c.view)}</label>
       <label>${esc(c.labels.unit)} ${select("unit", c.unit)}</label>
-      <label>${esc(c.labels.weights)} ${select("weights", c.weights)}</label>`;
+      <label>${esc(c.labels.weights)} ${select("weights", c.weights)}</label>
+      <p><a class="ah-hs-report" href="${esc(`${urls.report}?${query()}`)}" download>${esc(c.labels.report)}</a></p>`;
+  }
+
+  // the filters of the last update with this panel's choices
+  function query() {
+    const q = new URLSearchParams(last);
+    q.set("unit", choice.unit);
+    q.set("weights", choice.weights);
+    return q;
   }
 
   function listen() {
@@ -116,9 +126,7 @@ export function hotspotLayer(map, options = {}) {
 
   async function update(params) {
     last = new URLSearchParams(params);
-    const q = new URLSearchParams(last);
-    q.set("unit", choice.unit);
-    q.set("weights", choice.weights);
+    const q = query();
     const view = choice.view;
     const mine = ++seq;
     panel.dataset.state = "loading";
