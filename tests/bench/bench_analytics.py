@@ -36,12 +36,82 @@ def bare_count_ms(qs, runs: int) -> tuple[float, int]:
 
 
 def run(runs: int) -> None:
-    from gridmap.analytics import periods
-    from gridmap.analytics.selection import Selection, events
+    from django.core.cache import cache
+    from django.contrib.gis.geos import Polygon
+    from django.db.models import Count
 
-    everything = Selection(area=None, period=periods.days(*_span()))
-    ms, n = bare_count_ms(events(everything), runs)
-    print(f"bare count, whole district, {everything.period.label}: {n:,} events in {ms:.1f} ms")
+    from gridmap.analytics import dashboards, heatmap, hotspots, periods
+    from gridmap.analytics.selection import Selection, events
+    from gridmap.events.models import Category
+    from gridmap.grids.models import Area, Level
+
+    cache.clear()
+    district = Area.objects.get(level=Level.DISTRICT)
+    w, s, e, n = district.boundary.extent
+    street = Area.objects.filter(level=Level.STREET).order_by("code").first()
+    disputes = Category.objects.get(code="01")
+    ids = tuple(sorted(Category.objects.filter(parent=disputes).values_list("id", flat=True)) + [disputes.id])
+    filters = {
+        "all events, 2 years": Selection(area=None, period=periods.days(*_span())),
+        "disputes, last quarter": Selection(area=None, period=periods.named("last_quarter"), category_codes=("01",), category_ids=ids),
+    }
+    cx, cy = street.boundary.centroid.coords
+    # a 1280 × 800 screen at zoom 16 (street zoom) around a street's centre
+    half_w, half_h = 640 * heatmap.TILE_M_PER_PX_EQUATOR / 2 ** 16 / 111_320, 400 * heatmap.TILE_M_PER_PX_EQUATOR / 2 ** 16 / 111_320
+    viewport = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    district_zoom = _zoom_to_fit((w, s, e, n))
+    figures = []
+    print(f"district extent {e - w:.3f}° × {n - s:.3f}°: zoom {district_zoom} on a 1280 × 800 screen; "
+          f"street viewport at zoom 16 around {street.name}")
+    for label, sel in filters.items():
+        print(f"\n-- {label} ({sel.period.label})")
+        ref_ms, count = bare_count_ms(events(sel), runs)
+        ms = median_ms(lambda: heatmap.bins(sel, heatmap.EVENTS, (w, s, e, n), district_zoom), runs)
+        answer = heatmap.bins(sel, heatmap.EVENTS, (w, s, e, n), district_zoom)
+        assert answer["total"] == count, (answer["total"], count)  # the bins hold every event of the filter
+        figures.append(_line(f"bins, whole district ({len(answer['bins'])} bins of {answer['bin']['size_m']:.0f} m)",
+                             ms, ref_ms, count, "bins_district"))
+
+        box = Polygon.from_bbox(viewport)
+        vref_ms, vcount = bare_count_ms(events(sel).filter(point__bboverlaps=box), runs)
+        ms = median_ms(lambda: heatmap.bins(sel, heatmap.EVENTS, viewport, 16), runs)
+        answer = heatmap.bins(sel, heatmap.EVENTS, viewport, 16)
+        figures.append(_line(f"bins, street viewport ({len(answer['bins'])} bins of {answer['bin']['size_m']:.0f} m)",
+                             ms, vref_ms, vcount, "bins_viewport"))
+
+        dashboards.dashboard(sel)  # warm: the statements once before the clock starts
+        ms = median_ms(lambda: dashboards.dashboard(sel), runs)
+        figures.append(_line("dashboard, district (warm)", ms, ref_ms, count, "dashboard_district"))
+
+        params = hotspots.Params()
+        cache.clear()
+        started = time.perf_counter()
+        answer = hotspots.hotspots(sel, params)
+        cold = (time.perf_counter() - started) * 1000
+        ms = median_ms(lambda: hotspots.hotspots(sel, params), runs)
+        print(f"   Gi* first call (spatial weights built and cached): {cold:,.0f} ms")
+        figures.append(_line(f"Gi* over all {len(answer['features']):,} grids ({params.weights}, FDR)", ms, ref_ms, count,
+                             "gi_star_grids"))
+    missed = [f for f in figures if not f]
+    print(f"\n{len(figures) - len(missed)} of {len(figures)} figures within their targets")
+
+
+def _line(label: str, ms: float, ref_ms: float, count: int, target: str) -> bool:
+    ok = ms < TARGETS_MS[target]
+    print(f"   {label:<58} {ms:8.1f} ms   bare count {ref_ms:7.1f} ms ({count:,} events)   "
+          f"{ms / ref_ms:5.2f}× the count   target < {TARGETS_MS[target]} ms {'met' if ok else 'MISSED'}")
+    return ok
+
+
+def _zoom_to_fit(bbox, width_px: int = 1280, height_px: int = 800) -> int:
+    """The largest whole zoom at which the box fits the screen (as Leaflet's fitBounds picks)."""
+    import math
+
+    w, s, e, n = bbox
+    cos = math.cos(math.radians((s + n) / 2))
+    z_w = math.log2(width_px * 360 / (256 * (e - w)))
+    z_h = math.log2(height_px * 360 * cos / (256 * (n - s)))
+    return int(min(z_w, z_h))
 
 
 def _span():
