@@ -1,12 +1,13 @@
 """Hotspots (热点分析): where events cluster more than chance allows, the "emerging" change over
 the last weeks, and the places and households that keep coming back.
 
-The statistic is Getis-Ord Gi* (esda.G_Local, star=True) over grids or square bins:
+The statistic is Getis-Ord Gi* (esda.G_Local, star=True) over grids, square bins or hexagons:
 
   - weights are binary (transform "B") and every unit is its own neighbour, so the z-score is
     Getis & Ord's (1995) Gi* as ArcGIS computes it: (Σ_j w_ij x_j − x̄ W_i) / (S √((n W_i − W_i²)/(n−1)));
-  - neighbours are queen contiguity (grids whose boundaries touch, even at a corner; bins around
-    a bin), the k nearest unit centres, or every centre within a distance band;
+  - neighbours are queen contiguity (grids whose boundaries touch, even at a corner; the 8 bins
+    around a bin, the 6 hexagons around a hexagon), the k nearest unit centres, or every centre
+    within a distance band;
   - p is two-sided, from the normal distribution (or from permutations when asked), and the
     hot/cold classes at 90/95/99 % confidence use Benjamini–Hochberg adjusted p-values (q), so
     that about 5 % of the units called hot or cold at 95 % are false alarms however many units
@@ -44,7 +45,7 @@ from . import heatmap, periods
 from .periods import Period
 from .selection import Selection, boundaries, events
 
-UNITS = ("grid", "bin")
+UNITS = ("grid", "bin", "hex")
 WEIGHTS = ("queen", "knn", "distance")
 CONFIDENCE = (99, 95, 90)  # a unit's class is the highest level whose 1 − level its q reaches
 MAX_BINS = 20_000
@@ -113,7 +114,7 @@ class Units:
     labels: list[dict]
     xy: np.ndarray
     geometries: list[dict]
-    cells: list[tuple[int, int]] | None = None
+    touching: float | None = None  # bins: the centre distance of queen neighbours
 
 
 def _metres(lon, lat) -> np.ndarray:
@@ -159,31 +160,107 @@ def metric_bins(size: float) -> heatmap.Bins:
     return heatmap.Bins(size, size / (heatmap.M_PER_DEG_LON_EQUATOR * cos0), size / heatmap.M_PER_DEG_LAT)
 
 
-def bin_units(selection: Selection, size: int, periods_: list[Period]) -> tuple[Units, list[dict]]:
-    """Square bins of `size` metres (the heatmap's plane and alignment) over the area: those whose
-    centre is inside it, plus any holding an event of the selection; and the counts per bin of
-    each period."""
-    grid = metric_bins(size)
-    counts = [{(gx, gy): n for gx, gy, n in heatmap._group_by_bin(events(selection, p), "point", grid)} for p in periods_]
+@dataclass(frozen=True)
+class Squares:
+    """Square bins `size` metres wide, the heatmap's (aligned on 0°, 0° in its plane)."""
+
+    size: float
+
+    def counts(self, qs) -> dict[tuple[int, int], int]:
+        return {(gx, gy): n for gx, gy, n in heatmap._group_by_bin(qs, "point", metric_bins(self.size))}
+
+    def covering(self, west, south, east, north):
+        """Cell indices (two arrays) of every bin over the box (metres)."""
+        cols = np.arange(math.floor(west / self.size), math.floor(east / self.size) + 1)
+        rows = np.arange(math.floor(south / self.size), math.floor(north / self.size) + 1)
+        return (a.ravel() for a in np.meshgrid(cols, rows))
+
+    def centres(self, a, b):
+        return (np.asarray(a) + 0.5) * self.size, (np.asarray(b) + 0.5) * self.size
+
+    def corners(self, x, y):
+        h = self.size / 2
+        return [(x - h, y - h), (x + h, y - h), (x + h, y + h), (x - h, y + h)]
+
+    @property
+    def touching(self) -> float:
+        """The centre distance of bins that share an edge or a corner (queen: 8 around)."""
+        return self.size * math.sqrt(2)
+
+
+@dataclass(frozen=True)
+class Hexagons:
+    """Pointy-top hexagons `size` metres across the flats, in the heatmap's plane: row r's centres
+    are r · 1.5 R north (R = size / √3, the corner radius), odd rows shifted half a hexagon east.
+    A point's hexagon is the nearer of its nearest centres in the even rows and in the odd rows
+    (the two rectangular lattices whose union the hexagons' centres are): four rounds and a
+    comparison in the statement, still one GROUP BY."""
+
+    size: float
+
+    @property
+    def pair(self) -> float:
+        return self.size * math.sqrt(3)  # two rows' height: 3 R
+
+    def counts(self, qs) -> dict[tuple[int, int], int]:
+        one = metric_bins(1.0)
+        w, h = self.size, self.pair
+        sql, params = qs.order_by().values("point").query.sql_with_params()
+        with connection.cursor() as cur:
+            cur.execute(f"""
+                SELECT CASE WHEN da <= db THEN ia ELSE ib END, CASE WHEN da <= db THEN 2 * ka ELSE 2 * kb + 1 END, count(*)
+                FROM (SELECT ia, ka, ib, kb, (x - ia * %s) ^ 2 + (y - ka * %s) ^ 2 AS da,
+                             (x - (ib + 0.5) * %s) ^ 2 + (y - (kb + 0.5) * %s) ^ 2 AS db
+                      FROM (SELECT x, y, round(x / %s)::int AS ia, round(y / %s)::int AS ka,
+                                   round(x / %s - 0.5)::int AS ib, round(y / %s - 0.5)::int AS kb
+                            FROM (SELECT ST_X(e.point) / %s AS x, ST_Y(e.point) / %s AS y FROM ({sql}) e) p) q) d
+                GROUP BY 1, 2""", [w, h, w, h, w, h, w, h, one.dlon, one.dlat, *params])
+            return {(col, row): n for col, row, n in cur.fetchall()}
+
+    def covering(self, west, south, east, north):
+        cols = np.arange(math.floor(west / self.size) - 1, math.floor(east / self.size) + 2)
+        rows = np.arange(math.floor(2 * south / self.pair) - 1, math.floor(2 * north / self.pair) + 2)
+        return (a.ravel() for a in np.meshgrid(cols, rows))
+
+    def centres(self, a, b):
+        a, b = np.asarray(a), np.asarray(b)
+        return (a + 0.5 * (b % 2)) * self.size, b * self.pair / 2
+
+    def corners(self, x, y):
+        r = self.size / math.sqrt(3)
+        return [(x + r * math.cos(math.radians(a)), y + r * math.sin(math.radians(a))) for a in range(30, 360, 60)]
+
+    @property
+    def touching(self) -> float:
+        """The centre distance of hexagons that share an edge (6 around)."""
+        return self.size
+
+
+def bin_units(selection: Selection, params: Params, periods_: list[Period]) -> tuple[Units, list[dict]]:
+    """Square bins or hexagons of `size` metres over the area: those whose centre is inside it,
+    plus any holding an event of the selection; and the counts per cell of each period."""
+    shape = Hexagons(params.size) if params.unit == "hex" else Squares(params.size)
+    one = metric_bins(1.0)
+    counts = [shape.counts(events(selection, p)) for p in periods_]
     cells = {c for found in counts for c in found}
     if (outline := _outline(selection)) is not None:
         west, south, east, north = outline.bounds
-        x0, y0, x1, y1 = (math.floor(v / d) for v, d in ((west, grid.dlon), (south, grid.dlat), (east, grid.dlon), (north, grid.dlat)))
-        if (x1 - x0 + 1) * (y1 - y0 + 1) > 4 * MAX_BINS:
+        a, b = shape.covering(west / one.dlon, south / one.dlat, east / one.dlon, north / one.dlat)
+        if len(a) > 4 * MAX_BINS:
             raise ValidationError({"size": _("too many bins for this area: take larger bins")})
-        gx, gy = (a.ravel() for a in np.meshgrid(np.arange(x0, x1 + 1), np.arange(y0, y1 + 1)))
-        inside = shapely.contains_xy(outline, (gx + 0.5) * grid.dlon, (gy + 0.5) * grid.dlat)
-        cells |= {(int(i), int(j)) for i, j in zip(gx[inside], gy[inside])}
+        x, y = shape.centres(a, b)
+        inside = shapely.contains_xy(outline, x * one.dlon, y * one.dlat)
+        cells |= {(int(i), int(j)) for i, j in zip(a[inside], b[inside])}
     if len(cells) > MAX_BINS:
         raise ValidationError({"size": _("too many bins for this area: take larger bins")})
     cells = sorted(cells)
+    x, y = shape.centres([c[0] for c in cells], [c[1] for c in cells])
     geometries = []
-    for i, j in cells:
-        w, s, e, n = (round(v, 7) for v in (i * grid.dlon, j * grid.dlat, (i + 1) * grid.dlon, (j + 1) * grid.dlat))
-        geometries.append({"type": "Polygon", "coordinates": [[[w, s], [e, s], [e, n], [w, n], [w, s]]]})
-    xy = (np.array(cells, dtype=float).reshape(-1, 2) + 0.5) * size
-    labels = [{"id": f"{i}:{j}", "gx": i, "gy": j} for i, j in cells]
-    return Units("bin", cells, labels, xy, geometries, cells), counts
+    for cx, cy in zip(x, y):
+        ring = [[round(px * one.dlon, 7), round(py * one.dlat, 7)] for px, py in shape.corners(cx, cy)]
+        geometries.append({"type": "Polygon", "coordinates": [ring + ring[:1]]})
+    labels = [{"id": f"{params.unit}:{i}:{j}", "gx": i, "gy": j} for i, j in cells]
+    return Units(params.unit, cells, labels, np.column_stack([x, y]).reshape(-1, 2), geometries, shape.touching), counts
 
 
 # --- weights -------------------------------------------------------------------------------------
@@ -224,10 +301,11 @@ def neighbours(units: Units, params: Params) -> tuple[dict[int, list[int]], dict
                 if a in index and b in index:
                     out[index[a]].append(index[b])
                     out[index[b]].append(index[a])
+        elif n > 1:
+            w = DistanceBand.from_array(units.xy, threshold=units.touching * 1.01, binary=True, silence_warnings=True)
+            out = {i: list(w.neighbors[i]) for i in range(n)}
         else:
-            index = {cell: i for i, cell in enumerate(units.cells)}
-            out = {i: [index[(ci + di, cj + dj)] for di in (-1, 0, 1) for dj in (-1, 0, 1)
-                       if (di or dj) and (ci + di, cj + dj) in index] for i, (ci, cj) in enumerate(units.cells)}
+            out = {i: [] for i in range(n)}
         return out, {}
     if n < 2:
         return {i: [] for i in range(n)}, {}
@@ -272,7 +350,8 @@ def classify(z, p) -> dict:
 
 def method(params: Params, weights_used: dict, period: Period | None = None, extra: list | None = None) -> dict:
     """What was computed, in words for the panel beside the map and the report."""
-    unit = _("grids (their current boundaries)") if params.unit == "grid" else _("square bins of %(size)s m") % {"size": params.size}
+    unit = {"grid": _("grids (their current boundaries)"), "bin": _("square bins of %(size)s m") % {"size": params.size},
+            "hex": _("hexagons %(size)s m across") % {"size": params.size}}[params.unit]
     weights = {
         "queen": _("queen contiguity: units that share an edge or a corner"),
         "knn": _("the %(k)s nearest unit centres") % {"k": weights_used.get("k", params.k)},
@@ -312,7 +391,8 @@ def choices() -> dict:
                  {"value": "recurring", "label": _("recurring places and households (6 months)")}],
         "recurring": {"buildings": _("Buildings with repeated events"), "households": _("Households with repeated events"),
                       "none": _("none")},
-        "unit": [{"value": "grid", "label": _("grids")}, {"value": "bin", "label": _("500 m squares")}],
+        "unit": [{"value": "grid", "label": _("grids")}, {"value": "bin", "label": _("500 m squares")},
+                 {"value": "hex", "label": _("500 m hexagons")}],
         "weights": [{"value": "queen", "label": _("touching (queen)")}, {"value": "knn", "label": _("6 nearest")},
                     {"value": "distance", "label": _("distance band")}],
     }
@@ -323,7 +403,7 @@ def _units_and_counts(selection: Selection, params: Params, periods_: list[Perio
         units = grid_units(selection)
         counts = [grid_counts(selection, p) for p in periods_]
     else:
-        units, counts = bin_units(selection, params.size, periods_)
+        units, counts = bin_units(selection, params, periods_)
     if params.permutations * len(units.keys) > MAX_DRAWS:
         raise ValidationError({"permutations": _("too many for %(n)s units: at most %(most)s") % {
             "n": len(units.keys), "most": MAX_DRAWS // max(len(units.keys), 1)}})

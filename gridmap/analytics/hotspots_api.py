@@ -1,6 +1,6 @@
 """The hotspots endpoints and the offline map report (thin: parse the selection, read, answer).
 
-    GET /api/analytics/hotspots/?unit=grid|bin&weights=queen|knn|distance[&k=6][&distance=m][&size=500]
+    GET /api/analytics/hotspots/?unit=grid|bin|hex&weights=queen|knn|distance[&k=6][&distance=m][&size=500]
                                 [&permutations=0]&<selection>            Gi* per unit, GeoJSON
     GET /api/analytics/hotspots/emerging/?weeks=4&<the same>              the last weeks against the weeks before
     GET /api/analytics/recurring/?months=6&min_events=2&<selection>      buildings and households that recur
@@ -25,13 +25,13 @@ from .heatmap_api import SELECTION_PARAMETERS
 from .selection import Readers, may_read, parse
 
 HOTSPOT_PARAMETERS = [
-    OpenApiParameter("unit", str, enum=list(hotspots.UNITS), description="grids (default) or square bins"),
+    OpenApiParameter("unit", str, enum=list(hotspots.UNITS), description="grids (default), square bins or hexagons"),
     OpenApiParameter("weights", str, enum=list(hotspots.WEIGHTS),
                      description="neighbours: queen contiguity (default), k nearest, or a distance band"),
     OpenApiParameter("k", int, description="neighbours for weights=knn (1–30, default 6)"),
     OpenApiParameter("distance", float, description="band in metres for weights=distance (default: the least "
                                                     "that gives every unit a neighbour)"),
-    OpenApiParameter("size", int, description="bin side in metres for unit=bin (50–10000, default 500)"),
+    OpenApiParameter("size", int, description="bin side or hexagon width (flat to flat) in metres for unit=bin or hex (50–10000, default 500)"),
     OpenApiParameter("permutations", int, description="0 (default): analytical p-values; up to 999 random permutations"),
 ]
 

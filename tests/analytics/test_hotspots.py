@@ -147,6 +147,27 @@ def test_other_weights_and_bins(counted, make_user):
     assert hot_bins and all(abs(x - cx) < 0.015 and abs(y - cy) < 0.015 for x, y in hot_bins)
 
 
+@pytest.mark.django_db
+def test_hexagons_take_each_event_to_the_nearest_centre(lattice, make_user):
+    """Random points: each counted in the hexagon whose centre is nearest (the hexagons' centres
+    from the answer's own outlines), every hexagon has six neighbours' worth of shape, none lost."""
+    rng = np.random.default_rng(7)
+    points = np.column_stack([rng.uniform(114.10, 114.15, 300), rng.uniform(22.50, 22.55, 300)])
+    at = clock.now() - dt.timedelta(days=2)
+    for lon, lat in points:
+        put_events(lattice["grids"][int((lon - 114.10) / 0.01), int((lat - 22.50) / 0.01)], (lon, lat), 1, at)
+    answer = client(make_user("boss", Role.LEADER)).get(
+        "/api/analytics/hotspots/", {"area": lattice["community"].code, "unit": "hex", "size": 700}).json()
+    features = answer["features"]
+    assert all(len(f["geometry"]["coordinates"][0]) == 7 for f in features)
+    centres = np.array([np.mean(f["geometry"]["coordinates"][0][:6], axis=0) for f in features])
+    kx = np.cos(np.radians(22.55))  # compare distances in a metric-proportional plane
+    d = ((points[:, None, 0] - centres[None, :, 0]) * kx) ** 2 + (points[:, None, 1] - centres[None, :, 1]) ** 2
+    expected = np.bincount(d.argmin(axis=1), minlength=len(features))
+    assert [f["properties"]["count"] for f in features] == expected.tolist()
+    assert answer["total"] == 300 and "hexagons 700 m across" in str(answer["method"]["lines"])
+
+
 def test_emerging_rule():
     assert hotspots.trend(True, False, 3.0, 0.5) == "new"
     assert hotspots.trend(True, True, 3.5, 2.5) == "intensifying"
