@@ -314,11 +314,12 @@ def _root(cats: dict, pk: int) -> int:
     return pk
 
 
-def _choice_table(name: str, title: str, choices, counts: dict, note: str) -> Table:
+def _choice_table(name: str, title: str, choices, counts: dict, note: str, counted: str | None = None) -> Table:
+    """A row per choice with its count (of events, unless `counted` names what else) and share."""
     total = sum(counts.values())
     rows = [{"key": value, "label": label, "events": counts.get(value, 0), "share_pct": _share(counts.get(value, 0), total)}
             for value, label in choices]
-    return Table(name, title, [("label", title), ("events", _("Events")), ("share_pct", _("Share (%)"))], rows, note)
+    return Table(name, title, [("label", title), ("events", counted or _("Events")), ("share_pct", _("Share (%)"))], rows, note)
 
 
 def _satisfaction_table(counts: dict, note: str) -> Table:
@@ -476,7 +477,7 @@ def _population_tables(selection: Selection) -> list[Table]:
     note = _("Residents in today's grids, as registered on %(day)s.") % {"day": today.isoformat()}
     people = Person.objects.all() if ids is None else Person.objects.filter(grid_id__in=ids)
     counts = dict(people.values_list("residence_type").annotate(n=Count("id")).order_by())
-    out = [_choice_table("residence", _("Residents by residence type"), ResidenceType.choices, counts, note)]
+    out = [_choice_table("residence", _("Residents by residence type"), ResidenceType.choices, counts, note, _("Residents"))]
     if not selection.sensitive:
         out[0].note += " " + _("Special groups, welfare and visits are shown only to roles that may see them.")
         return out
@@ -486,9 +487,9 @@ def _population_tables(selection: Selection) -> list[Table]:
     if ids is not None:
         special, welfare = special.filter(person__grid_id__in=ids), welfare.filter(person__grid_id__in=ids)
     out.append(_choice_table("special_groups", _("Special groups (current records)"), SpecialGroup.choices,
-                             dict(special.values_list("group").annotate(n=Count("id")).order_by()), note))
+                             dict(special.values_list("group").annotate(n=Count("id")).order_by()), note, _("Records")))
     out.append(_choice_table("welfare", _("Welfare and care (current records)"), WelfareKind.choices,
-                             dict(welfare.values_list("kind").annotate(n=Count("id")).order_by()), note))
+                             dict(welfare.values_list("kind").annotate(n=Count("id")).order_by()), note, _("Records")))
     out.append(_visits_table(selection, ids, note))
     return out
 

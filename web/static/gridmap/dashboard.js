@@ -53,7 +53,7 @@ function chart(id, option, onClick) {
   const node = document.getElementById(id);
   if (!node || !echarts) return;
   const instance = echarts.init(node);
-  instance.setOption({ tooltip: { trigger: "axis" }, grid: { left: 48, right: 16, top: 24, bottom: 56, containLabel: true }, ...option });
+  instance.setOption({ animation: false, tooltip: { trigger: "axis" }, grid: { left: 48, right: 16, top: 24, bottom: 56, containLabel: true }, ...option });
   if (onClick) instance.on("click", onClick);
   window.addEventListener("resize", () => instance.resize());
 }
