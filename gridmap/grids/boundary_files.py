@@ -26,7 +26,10 @@ WRITERS = {".geojson": "GeoJSON", ".json": "GeoJSON", ".gpkg": "GPKG", ".shp": "
 # before GDAL opens it). A Shapefile comes zipped, its .shp with the .shx, .dbf and .prj beside it.
 UPLOADS = {".geojson": b"{", ".json": b"{", ".gpkg": b"SQLite format 3\x00", ".zip": b"PK\x03\x04"}
 SHAPEFILE_PARTS = (".shp", ".shx", ".dbf", ".prj", ".cpg")
-MAX_UPLOAD_BYTES = 20 * 2**20  # a city's grids with surveyed edges are a few MB
+# A street's grids with surveyed edges are well under 1 MB; the commit sends the set back as JSON
+# (about 2.5× a GeoPackage's bytes), which must stay under DATA_UPLOAD_MAX_MEMORY_SIZE (10 MB).
+# Larger sets, a whole city's: manage.py import_boundaries.
+MAX_UPLOAD_BYTES = 4 * 2**20
 MAX_UNZIPPED_BYTES = 100 * 2**20
 
 
