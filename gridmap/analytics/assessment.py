@@ -131,10 +131,12 @@ def _units(selection: Selection, unit: str) -> list[Assessed]:
 
 def _keys_sql(unit: str) -> str:
     """A statement's `units (unit_id, key_id)`: which ids of the records count for which unit —
-    an area for itself and every grid below it (by path prefix); a person or department for itself."""
+    an area for itself and every area below it (each area's path lists its ancestors' ids: one
+    hash join, where a path-prefix join would compare every pair); a person or department for itself."""
     if unit in AREA_UNITS:
-        return (f"SELECT u.id AS unit_id, g.id AS key_id FROM {Area._meta.db_table} u "
-                f"JOIN {Area._meta.db_table} g ON g.path LIKE u.path || '%%' WHERE u.id = ANY(%s)")
+        return (f"SELECT u.id AS unit_id, g.id AS key_id FROM {Area._meta.db_table} g "
+                f"CROSS JOIN LATERAL unnest(string_to_array(trim(BOTH '/' FROM g.path), '/')::bigint[]) AS above(id) "
+                f"JOIN unnest(%s::bigint[]) AS u(id) ON u.id = above.id")
     return "SELECT k AS unit_id, k AS key_id FROM unnest(%s::bigint[]) k"
 
 
@@ -290,8 +292,9 @@ def ranking(selection: Selection, unit: str, scheme: AssessmentScheme) -> dict:
     found = figures(selection, unit, scheme, [u.id for u in units])
     rows = [{"id": u.id, "code": u.code, "name": u.name, **scored(found.get(u.id, {}), unit, scheme)} for u in units]
     rows.sort(key=lambda r: (r["score"] is None, -(r["score"] or 0), r["code"]))
-    for row in rows:
-        row["rank"] = None if row["score"] is None else 1 + sum(1 for r in rows if (r["score"] or 0) > row["score"])
+    for i, row in enumerate(rows):  # equal scores share a rank (1, 2, 2, 4)
+        same = i and rows[i - 1]["score"] == row["score"]
+        row["rank"] = None if row["score"] is None else rows[i - 1]["rank"] if same else i + 1
     weights = dict(zip(PARTS, scheme.weights_for(unit)))
     label, month = Unit(unit).label, selection.period.label
     note = _("Scheme %(scheme)s: work results %(results)s, skills %(skills)s, satisfaction %(satisfaction)s; "
