@@ -92,6 +92,11 @@ class InvalidDrawing(Exception):
         self.body = body
 
 
+def _layer(code: str | None) -> GridLayer:
+    """The grid layer of `code`, else the primary one."""
+    return GridLayer.objects.filter(code=code or "").first() or selectors.primary_layer()
+
+
 def _proposal(request, data: dict):
     """The proposal of an operation, on grids the caller sees and may redraw (404 / 403)."""
     visible = selectors.visible_areas(request.user, Area.objects.select_related("parent", "layer"))
@@ -108,7 +113,7 @@ def _proposal(request, data: dict):
     try:
         if op == Operation.DRAW:
             parent = area(data.get("parent"), "parent")
-            layer = GridLayer.objects.filter(code=data.get("layer")).first() or selectors.primary_layer()
+            layer = _layer(data.get("layer"))
             p = proposals.draw(parent, layer, _geometry(data, "shape", ("Polygon",)), name=data.get("name", ""))
         elif op == Operation.RESHAPE:
             p = proposals.reshape(area(data.get("grid")), _geometry(data, "shape", ("Polygon", "MultiPolygon")))
@@ -119,7 +124,7 @@ def _proposal(request, data: dict):
             p = proposals.merge(grids, keep=area(data["keep"]) if data.get("keep") else None)
         elif op == Operation.IMPORT:
             parent = area(data.get("parent"), "parent")
-            layer = GridLayer.objects.filter(code=data.get("layer")).first() or selectors.primary_layer()
+            layer = _layer(data.get("layer"))
             p = _imported(parent, layer, _feature_rows(data.get("features")))
         else:
             p = proposals.delete(area(data.get("grid")), target=area(data["target"], "target") if data.get("target") else None)
@@ -182,7 +187,7 @@ def _redrawn_parent(request, params=None) -> tuple[Area, GridLayer]:
         raise NotFound(f"no area {pk} among your areas")
     if not selectors.may_redraw(request.user, parent):
         raise PermissionDenied("only the centre, and street or community staff within their area, redraw grids")
-    layer = GridLayer.objects.filter(code=params.get("layer") or "").first() or selectors.primary_layer()
+    layer = _layer(params.get("layer"))
     return parent, layer
 
 
