@@ -5,7 +5,6 @@ or an upload (the editor's API: GeoJSON, GeoPackage or a zipped Shapefile, size-
 coordinate); a file with any is refused whole, nothing stored."""
 import tempfile
 import zipfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
