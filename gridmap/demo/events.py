@@ -1,10 +1,13 @@
-"""Demo events: a month of street reports through the real service (placement, routing, clock),
-some worked to a close, some still open and a few overdue, so the map, the inboxes and the
-leaders' views have something to show. Drawn from the seed, dated back from `today`."""
+"""Demo events: over a year of street reports through the real service (placement, routing,
+clock), the older ones worked to a close (a few returned to their handler first), recent ones
+still open and a few overdue, so the map, the inboxes and the leaders' views (heatmaps, hotspots,
+trends, assessment) have something to show. Disputes and hazards gather around a few trouble
+spots each, as they do in a real district. Drawn from the seed, dated back from `today`."""
 import datetime as dt
 import random
 import uuid
 
+from gridmap.core import clock
 from gridmap.core.models import Role, User
 from gridmap.events import services
 from gridmap.events.calendar import TZ
@@ -12,7 +15,9 @@ from gridmap.events.models import Category, Channel, Urgency
 from gridmap.events.workflow import Action
 from gridmap.places.models import Building
 
-EVENTS_PER_STREET = 150
+EVENTS_PER_STREET = 900
+HISTORY_DAYS = 400  # last quarter and the year before it have their figures
+SPOT_SHARE = 0.45  # of the disputes (and of the hazards) reported around their trouble spots
 # (category code, weight, what a patroller writes)
 REPORTS = [
     ("0101", 12, "邻居装修噪音扰民，双方争吵"), ("0102", 4, "家庭矛盾，夫妻争吵，需调解"),
@@ -32,35 +37,61 @@ def load_demo_events(*, seed: int, today: dt.date, count: int) -> int:
     if not (categories and reporters and points):
         return 0
     weights = [w for _c, w, _t in REPORTS]
+    # trouble spots: buildings in code order sit grid by grid, so a spot's neighbours in that
+    # order are its neighbours on the ground
+    spots = {kind: rng.sample(range(len(points)), max(1, len(points) // 50)) for kind in ("01", "02")}
+    now, made = clock.now(), 0
     for _ in range(count):
         code, _w, text = rng.choices(REPORTS, weights)[0]
-        point = rng.choice(points)
-        days_ago = rng.randint(0, 30)
+        kind = code[:2]
+        if kind in spots and rng.random() < SPOT_SHARE:
+            point = points[min(max(rng.choice(spots[kind]) + rng.randint(-4, 4), 0), len(points) - 1)]
+        else:
+            point = rng.choice(points)
+        days_ago = rng.randint(0, HISTORY_DAYS)
         at = dt.datetime.combine(today - dt.timedelta(days=days_ago), dt.time(rng.randint(8, 19), rng.randint(0, 59)), tzinfo=TZ)
+        if at > now:
+            continue  # a report later today has not happened yet
         event = services.report_event(
             reporter=rng.choice(reporters), category=categories[code],
             lon=point.x + rng.uniform(-0.0002, 0.0002), lat=point.y + rng.uniform(-0.0002, 0.0002),
-            description=text, channel=Channel.PATROL, urgency=rng.choices(list(Urgency.values), [85, 12, 3])[0],
+            description=text, channel=rng.choices(list(Channel.values), [60, 25, 10, 5, 0])[0],
+            urgency=rng.choices(list(Urgency.values), [85, 12, 3])[0],
             client_id=uuid.UUID(int=rng.getrandbits(128)), now=at,
         ).event
-        _work(event, rng, at, days_ago)
-    return count
+        _work(event, rng, at, days_ago, now)
+        made += 1
+    return made
 
 
-def _work(event, rng: random.Random, at: dt.datetime, days_ago: int) -> None:
-    """Older events are mostly handled and closed; recent ones are still in hand."""
-    if event.assignee is None or days_ago < 2 or rng.random() < 0.2:
+def _work(event, rng: random.Random, at: dt.datetime, days_ago: int, now: dt.datetime) -> None:
+    """Older events are handled and closed, nearly all of them; recent ones are still in hand.
+    No step is dated after `now`."""
+    settled = days_ago > 20
+    if event.assignee is None or days_ago < 2 or rng.random() < (0.02 if settled else 0.2):
         return
     handler, step = event.assignee, at + dt.timedelta(hours=rng.randint(1, 6))
+    if step > now:
+        return
     services.act(event.pk, Action.START, handler, now=step)
-    if rng.random() < 0.25:
+    if rng.random() < (0.02 if settled else 0.25):
         return  # still being handled (some of these will be overdue)
-    step += dt.timedelta(hours=rng.randint(4, 60))
-    services.act(event.pk, Action.REPLY, handler, note="已现场处置完毕", now=step)
     verifier = event.area.parent.leader if event.area and event.area.parent else None
-    if verifier is not None:
+    for attempt in range(2):
+        step += dt.timedelta(hours=rng.randint(4, 60))
+        if step > now:
+            return
+        services.act(event.pk, Action.REPLY, handler, note="已现场处置完毕", now=step)
+        if verifier is None:
+            return
         step += dt.timedelta(hours=rng.randint(2, 24))
+        if step > now:
+            return
+        if attempt == 0 and rng.random() < 0.08:
+            services.act(event.pk, Action.RETURN, verifier, note="现场核查未整改到位，退回重办", now=step)
+            continue
         services.act(event.pk, Action.VERIFY, verifier, now=step)
         if rng.random() < 0.5:
             rating = rng.choices(["very_satisfied", "satisfied", "average", "dissatisfied"], [40, 45, 10, 5])[0]
             services.act(event.pk, Action.RATE, verifier, satisfaction=rating, now=step)
+        return
