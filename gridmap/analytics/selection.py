@@ -105,7 +105,7 @@ def _area(user, raw: str) -> Area | None:
         if user.area_id is None:
             raise Http404(_("You have no area: ask the centre to give you one."))
         return user.area
-    lookup = Q(pk=int(raw)) if raw.isdigit() and len(raw) < 10 else Q(code=raw[:32])
+    lookup = Q(pk=int(raw)) if raw.isascii() and raw.isdigit() and len(raw) < 10 else Q(code=raw[:32])  # "²" is a digit
     # PostgreSQL refuses NUL in a string: no code holds one
     area = None if "\x00" in raw else visible_areas(user).filter(lookup).first()
     if area is None:
