@@ -204,17 +204,21 @@ class Hexagons:
 
     def counts(self, qs) -> dict[tuple[int, int], int]:
         one = metric_bins(1.0)
-        w, h = self.size, self.pair
-        sql, params = qs.order_by().values("point").query.sql_with_params()
+
+        def metres(function, per_degree):  # read in the statement: a selected geometry would come out as WKB
+            return Func(F("point"), function=function, output_field=FloatField()) / Value(per_degree)
+        inner = qs.order_by().annotate(hx=metres("ST_X", one.dlon), hy=metres("ST_Y", one.dlat)).values("hx", "hy")
+        sql, params = inner.query.sql_with_params()
+        # OFFSET 0 keeps each point's roundings computed once (the planner would inline them into the CASEs)
         with connection.cursor() as cur:
             cur.execute(f"""
                 SELECT CASE WHEN da <= db THEN ia ELSE ib END, CASE WHEN da <= db THEN 2 * ka ELSE 2 * kb + 1 END, count(*)
-                FROM (SELECT ia, ka, ib, kb, (x - ia * %s) ^ 2 + (y - ka * %s) ^ 2 AS da,
-                             (x - (ib + 0.5) * %s) ^ 2 + (y - (kb + 0.5) * %s) ^ 2 AS db
-                      FROM (SELECT x, y, round(x / %s)::int AS ia, round(y / %s)::int AS ka,
-                                   round(x / %s - 0.5)::int AS ib, round(y / %s - 0.5)::int AS kb
-                            FROM (SELECT ST_X(e.point) / %s AS x, ST_Y(e.point) / %s AS y FROM ({sql}) e) p) q) d
-                GROUP BY 1, 2""", [w, h, w, h, w, h, w, h, one.dlon, one.dlat, *params])
+                FROM (SELECT ia, ka, ib, kb, (x - ia * w) * (x - ia * w) + (y - ka * h) * (y - ka * h) AS da,
+                             (x - (ib + 0.5) * w) * (x - (ib + 0.5) * w) + (y - (kb + 0.5) * h) * (y - (kb + 0.5) * h) AS db
+                      FROM (SELECT p.hx AS x, p.hy AS y, c.w, c.h, round(p.hx / c.w)::int AS ia, round(p.hy / c.h)::int AS ka,
+                                   round(p.hx / c.w - 0.5)::int AS ib, round(p.hy / c.h - 0.5)::int AS kb
+                            FROM ({sql}) p, (SELECT %s::float8 AS w, %s::float8 AS h) c OFFSET 0) q) d
+                GROUP BY 1, 2""", [*params, self.size, self.pair])
             return {(col, row): n for col, row, n in cur.fetchall()}
 
     def covering(self, west, south, east, north):
