@@ -1,7 +1,7 @@
 """The dashboard of an area (district, street, community or grid) for a period: every figure
 and table a leader reads, each table a tables.Table so it exports as shown.
 
-Definitions (said on the page too, DEFINITIONS):
+Definitions (said on the page too: definitions()):
 - accepted on time: the event's accept or reject decision (受理/不予受理, one per event: the
   workflow takes it only from "reported") is logged within ACCEPT_HOURS of the report; an
   event still undecided counts as late once that time has passed and is not counted before.
@@ -79,9 +79,10 @@ def _rows(sql: str, params) -> list[dict]:
 
 A = EventAction._meta.db_table
 # MAIN: per grid and status (one scan gives every figure that adds up over grids), with the log's
-# steps that count joined in:
-# an event's accept-or-reject step (at most one: the workflow takes it only from "reported"), or
-# none while undecided, makes its one "first" row; each return and reopening adds a row.
+# steps that count joined in: an event's accept-or-reject step (at most one: the workflow takes it
+# only from "reported"), or none while undecided, makes its one "first" row; each return and
+# reopening adds a row. At a million events the join is two thirds of the dashboard's time (the
+# log has no index by action): an accepted_at column on the event would make it free.
 MAIN = f"""
 SELECT e.grid_id, e.status,
        count(*) FILTER (WHERE first) AS events,
