@@ -10,7 +10,6 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseBadRequest, QueryDict
 from django.shortcuts import render
 from django.urls import path, reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -41,8 +40,8 @@ def _check_role(user) -> None:
 
 
 def _answer(sel: selection.Selection) -> dict:
-    """The dashboard from the cache; its labels are in the request's language."""
-    return cache.answer("dashboard", sel, lambda: dashboards.dashboard(sel), lang=get_language())
+    """The dashboard from the cache (kept per language: it carries its labels)."""
+    return cache.answer("dashboard", sel, lambda: dashboards.dashboard(sel))
 
 
 class DashboardView(APIView):
