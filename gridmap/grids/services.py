@@ -154,24 +154,23 @@ def _new_versions(changes: list[tuple[int, MultiPolygon | None]], when, *, autho
                   redraw=None) -> list[int]:
     """For each (area id, shape): close the area's current boundary version at `when` and open the
     next with the shape (None: the area retires — no current boundary, the row and its history
-    stay). Two statements however many areas a change redraws; returns the new versions' ids."""
-    ids = [pk for pk, _geom in changes]
-    shapes = [None if geom is None else bytes(geom.ewkb) for _pk, geom in changes]
+    stay). One round trip however many areas a change redraws; returns the new versions' ids."""
     with connection.cursor() as cur:
-        # closed first: at most one open version per area (one_current_boundary) is checked row by row
-        cur.execute("""UPDATE grids_areaboundary SET valid_to = %s WHERE area_id = ANY(%s) AND valid_to IS NULL
-                       RETURNING area_id, version""", [when, ids])
-        current = dict(cur.fetchall())
+        # closed first (one_current_boundary is checked row by row), in the same round trip
         cur.execute(
-            """WITH changed AS (SELECT * FROM unnest(%s::bigint[], %s::bytea[], %s::int[]) AS c(id, shape, version)),
+            """UPDATE grids_areaboundary SET valid_to = %(when)s WHERE area_id = ANY(%(ids)s) AND valid_to IS NULL;
+               WITH changed AS (SELECT * FROM unnest(%(ids)s::bigint[], %(shapes)s::bytea[]) AS c(id, shape)),
                areas AS (UPDATE grids_area a SET boundary = ST_GeomFromEWKB(c.shape),
-                                                 retired_at = CASE WHEN c.shape IS NULL THEN %s::timestamptz END
+                                                 retired_at = CASE WHEN c.shape IS NULL THEN %(when)s::timestamptz END
                          FROM changed c WHERE a.id = c.id)
                INSERT INTO grids_areaboundary (area_id, version, geom, valid_from, author_id, reason, redraw_id)
-               SELECT id, version, ST_GeomFromEWKB(shape), %s, %s, %s, %s FROM changed WHERE shape IS NOT NULL
+               SELECT c.id, coalesce((SELECT max(v.version) FROM grids_areaboundary v WHERE v.area_id = c.id), 0) + 1,
+                      ST_GeomFromEWKB(c.shape), %(when)s, %(author)s, %(reason)s, %(redraw)s
+               FROM changed c WHERE c.shape IS NOT NULL
                RETURNING id""",
-            [ids, shapes, [current.get(pk, 0) + 1 for pk in ids], when, when, getattr(author, "pk", None), reason,
-             getattr(redraw, "pk", None)])
+            {"when": when, "ids": [pk for pk, _geom in changes],
+             "shapes": [None if geom is None else bytes(geom.ewkb) for _pk, geom in changes],
+             "author": getattr(author, "pk", None), "reason": reason, "redraw": getattr(redraw, "pk", None)})
         return [pk for (pk,) in cur.fetchall()]
 
 
@@ -242,36 +241,37 @@ _CASCADE_SQL = [
 # regrid's steps after the point-placed tables: visits (placed by their GPS point) and the cascade.
 CASCADE_TABLES = ["people_visit"] + [table for table, _sql in _CASCADE_SQL]
 
-# A boundary change places only what lies in its extent (the old and new shapes), one statement
-# per located table: the grids touching the extent are the outer side (each prepared once),
-# serial (a street's few thousand points do not repay parallel workers' start-up, ~45 ms a
-# statement on a busy machine); DISTINCT ON keeps the lowest code among a point's grids, the
-# rule of gridmap_grid_at and ASSIGN_SQL. Only rows whose grid changes are written.
-_LOCAL_PLACE_SQL = """
-WITH placed AS (
-    SELECT DISTINCT ON (t.id) t.id, g.id AS grid_id
-    FROM grids_area g
-    JOIN grids_gridlayer l ON l.id = g.layer_id AND l.is_primary
-    JOIN {table} t ON ST_Intersects(g.boundary, t.location)
-    WHERE g.level = 'grid' AND ST_Intersects(g.boundary, ST_GeomFromEWKB(%(extent)s))
-      AND ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s))
-    ORDER BY t.id, g.code),
-ground AS (SELECT t.id FROM {table} t WHERE ST_Intersects(t.location, ST_GeomFromEWKB(%(extent)s)))
-UPDATE {table} t SET grid_id = p.grid_id
-FROM ground r LEFT JOIN placed p ON p.id = r.id
-WHERE t.id = ANY(ARRAY(SELECT id FROM ground)) AND t.id = r.id AND t.grid_id IS DISTINCT FROM p.grid_id
-"""
-
-# ... and then what stands on the buildings of the extent, in one statement: the dwellings that
-# disagree with their building (a building moved, here or by an import's upsert) take its grid,
-# and the households and people of the dwellings that moved follow them, looked up by index
-# (= ANY: the planner cannot tell how few dwellings moved, and would hash every household of
-# the city). Only rows that change are written; the answer is how many, per table.
+# A boundary change places only what lies in its extent (the old and new shapes), in one
+# statement: a round trip and a plan, where the machine is busy each costs more than the work.
+# Per located table: its rows in the extent (ground), each placed with the grids touching the
+# extent as the outer side of the join (each prepared once), serial (a street's few thousand
+# points do not repay parallel workers' start-up); DISTINCT ON keeps the lowest code among a
+# point's grids, the rule of gridmap_grid_at and ASSIGN_SQL; only rows whose grid changes are
+# written. Then what stands on the extent's buildings: the dwellings that disagree with their
+# building's grid after this statement (a building moved, here or by an import's upsert) take
+# it, and the households and people of the dwellings that moved follow them, looked up by index
+# (= ANY: the planner cannot tell how few dwellings moved, and would hash every household of the
+# city). The gridmap.bulk setting is on while the statement runs (the cascade triggers stand
+# aside) and back as it was after it. The answer: rows written per table.
+_EXTENT = "ST_GeomFromEWKB(%(extent)s)"
+_LOCAL_PLACE_SQL = f"""
+ground_{{i}} AS MATERIALIZED (SELECT t.id, t.grid_id FROM {{table}} t WHERE ST_Intersects(t.location, {_EXTENT})),
+placed_{{i}} AS MATERIALIZED (
+    SELECT r.id, p.grid_id FROM ground_{{i}} r LEFT JOIN (
+        SELECT DISTINCT ON (t.id) t.id, g.id AS grid_id
+        FROM grids_area g
+        JOIN grids_gridlayer l ON l.id = g.layer_id AND l.is_primary
+        JOIN {{table}} t ON ST_Intersects(g.boundary, t.location)
+        WHERE g.level = 'grid' AND ST_Intersects(g.boundary, {_EXTENT}) AND ST_Intersects(t.location, {_EXTENT})
+        ORDER BY t.id, g.code) p ON p.id = r.id),
+written_{{i}} AS (
+    UPDATE {{table}} t SET grid_id = p.grid_id FROM placed_{{i}} p
+    WHERE t.id = ANY(ARRAY(SELECT id FROM ground_{{i}})) AND t.id = p.id AND t.grid_id IS DISTINCT FROM p.grid_id
+    RETURNING 1)"""
 _LOCAL_CASCADE_SQL = """
-WITH ground AS (SELECT b.id, b.grid_id FROM places_building b WHERE ST_Intersects(b.location, ST_GeomFromEWKB(%(extent)s))),
 dwellings AS (
-    UPDATE places_dwelling d SET grid_id = g.grid_id FROM ground g
-    WHERE d.building_id = g.id AND d.grid_id IS DISTINCT FROM g.grid_id
+    UPDATE places_dwelling d SET grid_id = b.grid_id FROM buildings b
+    WHERE d.building_id = b.id AND d.grid_id IS DISTINCT FROM b.grid_id
     RETURNING d.id, d.grid_id),
 households AS (
     UPDATE people_household h SET grid_id = m.grid_id FROM dwellings m
@@ -280,9 +280,26 @@ households AS (
 people AS (
     UPDATE people_person p SET grid_id = m.grid_id FROM dwellings m
     WHERE p.dwelling_id = ANY(ARRAY(SELECT id FROM dwellings)) AND p.dwelling_id = m.id AND p.grid_id IS DISTINCT FROM m.grid_id
-    RETURNING 1)
-SELECT (SELECT count(*) FROM dwellings), (SELECT count(*) FROM households), (SELECT count(*) FROM people)
-"""
+    RETURNING 1)"""
+# the extent's buildings with their grid after the statement: as placed in it, or as they are
+_BUILDINGS_PLACED = "buildings AS (SELECT id, grid_id FROM placed_{i})"
+_BUILDINGS_AS_THEY_ARE = f"buildings AS (SELECT b.id, b.grid_id FROM places_building b WHERE ST_Intersects(b.location, {_EXTENT}))"
+
+
+def _local_regrid_sql(located: list[str]) -> str:
+    """The statement that re-places `located` tables (and the cascade) in an extent."""
+    parts = [_LOCAL_PLACE_SQL.format(i=i, table=table) for i, table in enumerate(located)]
+    parts.append(_BUILDINGS_PLACED.format(i=located.index("places_building")) if "places_building" in located
+                 else _BUILDINGS_AS_THEY_ARE)
+    parts.append(_LOCAL_CASCADE_SQL)
+    counts = [f"(SELECT count(*) FROM written_{i})" for i in range(len(located))]
+    counts += ["(SELECT count(*) FROM dwellings)", "(SELECT count(*) FROM households)", "(SELECT count(*) FROM people)"]
+    # named first, for whoever reads the activity view (it shows the start of a statement)
+    return (f"/* regrid of an extent: {', '.join(located)} and what stands on the buildings */\n"
+            "SELECT set_config('gridmap.outer_bulk', coalesce(current_setting('gridmap.bulk', true), ''), true), "
+            "set_config('gridmap.bulk', 'on', true);\n"
+            f"WITH {','.join(parts)}\nSELECT {', '.join(counts)}, "
+            "set_config('gridmap.bulk', current_setting('gridmap.outer_bulk'), true)")
 
 
 def place_table(cur, table: str) -> int:
@@ -319,7 +336,7 @@ def cluster_by_location(tables: list[str] | None = None) -> None:
             cur.execute(f"ANALYZE {table}")
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)  # nothing to roll back to: a failure fails the caller's transaction
 def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None, on_step=None) -> RegridResult:
     """Re-place located records in the primary layer, set-based; then cascade building →
     dwelling → household/person, and place visits by their GPS point. `extent` limits the work
@@ -328,24 +345,22 @@ def regrid(extent: GEOSGeometry | None = None, tables: list[str] | None = None, 
     changed = {}
     on_step = on_step or (lambda table, rows: None)
     located = [*(tables or POINT_PLACED), "people_visit"]
+    if extent is not None:
+        with connection.cursor() as cur:
+            cur.execute(_local_regrid_sql(located), {"extent": bytes(extent.ewkb)})
+            rows = cur.fetchone()
+        changed = dict(zip(located + [table for table, _sql in _CASCADE_SQL], rows))
+        for table, n in changed.items():
+            on_step(table, n)
+        return RegridResult(changed)
     with bulk_placement(), connection.cursor() as cur:
-        if extent is None:
-            for table in located:
-                changed[table] = place_table(cur, table)
-                on_step(table, changed[table])
-            for table, sql in _CASCADE_SQL:
-                cur.execute(sql)
-                changed[table] = cur.rowcount
-                on_step(table, changed[table])
-        else:
-            params = {"extent": bytes(extent.ewkb)}
-            for table in located:
-                cur.execute(_LOCAL_PLACE_SQL.format(table=table), params)
-                changed[table] = cur.rowcount
-            cur.execute(_LOCAL_CASCADE_SQL, params)
-            changed.update(zip([table for table, _sql in _CASCADE_SQL], cur.fetchone()))
-            for table, rows in changed.items():
-                on_step(table, rows)
+        for table in located:
+            changed[table] = place_table(cur, table)
+            on_step(table, changed[table])
+        for table, sql in _CASCADE_SQL:
+            cur.execute(sql)
+            changed[table] = cur.rowcount
+            on_step(table, changed[table])
     return RegridResult(changed)
 
 
@@ -379,12 +394,20 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
         raise ValidationError(_("a boundary change needs a reason"))
     if policy not in POLICIES:
         raise ValidationError(_("unknown policy for open events: %(p)s") % {"p": policy})
-    # one boundary writer per layer at a time; the grids' rows are locked for the version check
-    GridLayer.objects.select_for_update().get(pk=proposal.layer.pk)
-    locked = set(Area.objects.select_for_update().filter(pk__in=[g.pk for g in proposal.grids]).values_list("pk", flat=True))
-    stale = selectors.changed_since(proposal.base_versions)
-    if stale:
-        raise BoundaryConflict(stale)
+    # one boundary writer per layer at a time; the grids' rows are locked for the version check,
+    # and read with their current versions in the same round trip
+    with connection.cursor() as cur:
+        cur.execute("""SELECT 1 FROM grids_gridlayer WHERE id = %(layer)s FOR UPDATE;
+                       SELECT a.id, v.version, v.valid_from FROM grids_area a
+                       LEFT JOIN grids_areaboundary v ON v.area_id = a.id AND v.valid_to IS NULL
+                       WHERE a.id = ANY(%(grids)s) ORDER BY a.code FOR UPDATE OF a""",
+                    {"layer": proposal.layer.pk, "grids": [g.pk for g in proposal.grids]})
+        current = {pk: (version, since) for pk, version, since in cur.fetchall()}
+    locked = set(current)
+    if any(current.get(pk, (None,))[0] != version for pk, version in proposal.base_versions.items()):
+        stale = selectors.changed_since(proposal.base_versions)  # who changed what, for the second editor
+        if stale:
+            raise BoundaryConflict(stale)
     # the drawing's checks again, on the grids as they are now (read under the lock): only what
     # refuses a commit, so the sheets need no buildings
     groups = proposal.groups()
@@ -394,10 +417,10 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
     effective = effective_from or now
     if effective > now:
         raise ValidationError(_("a boundary change cannot take effect in the future"))
-    started = AreaBoundary.objects.filter(area_id__in=locked, valid_to__isnull=True, valid_from__gt=effective)
-    if started.exists():
+    started = [since for _version, since in current.values() if since is not None and since > effective]
+    if started:
         raise ValidationError(_("the change cannot take effect before the current boundaries did (%(when)s)") % {
-            "when": timezone.localtime(max(v.valid_from for v in started)).strftime("%Y-%m-%d %H:%M")})
+            "when": timezone.localtime(max(started)).strftime("%Y-%m-%d %H:%M")})
     leaving = [c.code for c in proposal.changes if c.shape is None]
     if leaving:  # what a retiring grid holds must go somewhere: asked before anything is written
         preview = selectors.impact(proposal)
@@ -418,12 +441,11 @@ def commit_redraw(proposal, *, author, reason: str, effective_from=None, policy:
         area.full_clean(exclude=["path", "boundary"])
         area.save()
         redrawn.append((area.pk, geom))
-    extent = proposal.extent()  # the old shapes and the new
     _new_versions(redrawn, effective, author=author, reason=reason.strip(), redraw=redraw)
     redraw.moved = {}
     if proposal.layer.is_primary:
         # placed once, in the changed ground only; what moved is counted from the rows written
-        result = regrid(extent=geo.to_geos(extent))
+        result = regrid(extent=geo.to_geos(proposal.extent()))
         redraw.moved = {kind: result.changed[table] for table, kind in KIND_OF_TABLE.items()}
     changed_ids = list(locked)
     for follower in FOLLOWERS.values():
