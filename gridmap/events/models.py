@@ -205,6 +205,11 @@ class Event(models.Model):
     warned = models.BooleanField(_("warning raised"), default=False)
     ever_overdue = models.BooleanField(_("was overdue"), default=False)
     escalations = models.PositiveSmallIntegerField(_("escalations"), default=0)
+    # the log's figures the leaders' statistics read for every event, kept on the row by the
+    # workflow (services.act) so a million events are counted without joining their log
+    decided_at = models.DateTimeField(_("accepted or rejected at"), null=True, blank=True)
+    returns = models.PositiveSmallIntegerField(_("returns to the handler (退回)"), default=0)
+    reopenings = models.PositiveSmallIntegerField(_("reopenings (重新办理)"), default=0)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     satisfaction = models.CharField(_("satisfaction"), max_length=16, choices=Satisfaction.choices, blank=True)
     possible_duplicates = models.ManyToManyField("self", verbose_name=_("possible duplicates"), blank=True, symmetrical=False, related_name="+")

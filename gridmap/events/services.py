@@ -147,7 +147,7 @@ def report_event(*, reporter, category: Category, lon: float, lat: float, descri
         _set_clock(event, now, placement.rules)
         steps = [_step(event, Action.REPORT, reporter, "", point=point, at=now, seq=1)]
         if placement.grid is not None:
-            event.status = State.ACCEPTED
+            event.status, event.decided_at = State.ACCEPTED, now
             steps.append(_step(event, Action.ACCEPT, None, State.REPORTED, note="自动受理 auto-accepted: inside a grid", at=now, seq=2))
             _route(event, day, placement.rules.category(category).effective_level())
             if event.assignee_id:
@@ -291,7 +291,14 @@ def _apply(event: Event, action: str, actor, now, *, assignee, department, satis
             raise ValidationError({"department": f"{department} has no handler"})
     elif action in (Action.VERIFY, Action.REJECT):
         event.closed_at = now  # a final answer stops the clock
+        if action == Action.REJECT:
+            event.decided_at = event.decided_at or now
+    elif action == Action.ACCEPT:
+        event.decided_at = event.decided_at or now  # the first decision: what acceptance is timed by
+    elif action == Action.RETURN:
+        event.returns += 1
     elif action == Action.REOPEN:
+        event.reopenings += 1
         window = dt.timedelta(days=settings.EVENT_REOPEN_DAYS)
         if event.closed_at and now - event.closed_at > window:
             raise ValidationError({"action": f"reopening is possible within {settings.EVENT_REOPEN_DAYS} days of closing"})

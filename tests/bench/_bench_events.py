@@ -5,11 +5,15 @@ closed; a third of the events crowd into the buildings that come first (the firs
 hotspots exist to be found. Each event gets its report, accept and (when closed) verify steps in
 the action log, as the workflow writes them, so acceptance and closure times can be measured.
 """
+import importlib
 import time
 
 from django.db import connection, transaction
 
 from gridmap.core import clock
+
+# the events' own copy of their log's figures (decided_at, returns, reopenings), as the workflow keeps it
+LOG_FIGURES_SQL = importlib.import_module("gridmap.events.migrations.0011_log_figures").BACKFILL
 
 EVENTS_SQL = """
 WITH b AS (
@@ -60,6 +64,7 @@ CROSS JOIN LATERAL (
            CASE WHEN st.status IN ('closed', 'archived')
                 THEN least(e.at + power(e.r_close, 2) * interval '12 days', %(now)s::timestamptz) END AS closed_at
 ) s
+ORDER BY e.at  -- stored in the order they were reported, as a live table fills: a period's rows lie together
 """
 
 ACTIONS_SQL = """
@@ -91,6 +96,7 @@ def top_up(total: int) -> None:
         added = cur.rowcount
         cur.execute(ACTIONS_SQL, {})
         steps = cur.rowcount
+        cur.execute(LOG_FIGURES_SQL)
     with connection.cursor() as cur:
         cur.execute("VACUUM ANALYZE events_event")
         cur.execute("VACUUM ANALYZE events_eventaction")

@@ -94,3 +94,8 @@ def test_random_sequences_keep_the_log_whole(by_role, staff, report, steps, east
     assert rows[-1][3] == final.status and final.status in State.values
     assert len(rows) == expected_rows
     assert final.version == sum(1 for r in rows if r[0] > 3 and not (r[1] == Action.ASSIGN and rows[r[0] - 2][1] == Action.ESCALATE))
+    # the figures the statistics read off the row are the log's
+    steps_at = list(EventAction.objects.filter(event=event).order_by("seq").values_list("action", "at"))
+    assert final.decided_at == min((at for a, at in steps_at if a in (Action.ACCEPT, Action.REJECT)), default=None)
+    assert final.returns == sum(1 for a, _at in steps_at if a == Action.RETURN)
+    assert final.reopenings == sum(1 for a, _at in steps_at if a == Action.REOPEN)
