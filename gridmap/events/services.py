@@ -8,7 +8,8 @@ from django.conf import settings
 from django.contrib.gis.geos import Point
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import OuterRef, Subquery
+from django.db.models import OuterRef, Subquery, prefetch_related_objects
+from django.db.models.expressions import RawSQL
 
 from gridmap.core import clock
 from gridmap.grids.models import Area
@@ -403,7 +404,8 @@ def enter_calendar_year(year: int, days, *, source: str = "", user=None, now: dt
 # The open grid-level events handled in the changed grids whose point now lies in another grid,
 # placed by the rule of gridmap_grid_at (the lowest code among the grids covering the point; none
 # when no grid does, and then the event stays) in one join: the grids around the events are the
-# outer side, each prepared once for all the points (a look-up per event reads ~10× longer).
+# outer side, each prepared once for all the points (a look-up per event reads ~10× longer; only
+# the few that move are looked up again, for their new grid).
 MOVING_EVENTS_SQL = """
 WITH open AS MATERIALIZED (
     SELECT e.id, e.area_id, e.point FROM events_event e
@@ -414,7 +416,7 @@ placed AS (
     CROSS JOIN LATERAL (SELECT * FROM open o WHERE ST_Intersects(a.boundary, o.point) OFFSET 0) o
     WHERE a.level = 'grid' AND a.boundary && (SELECT ST_SetSRID(ST_Extent(point)::geometry, 4326) FROM open)
     ORDER BY o.id, a.code)
-SELECT id, now_in FROM placed WHERE now_in <> area_id
+SELECT id FROM placed WHERE now_in <> area_id
 """
 
 
@@ -426,27 +428,28 @@ def follow_redraw(redraw, changed_ids: list[int], policy: str) -> dict:
     on the event (action "boundary"); the grid it was reported in never changes. Returns
     {"moved": [numbers], "kept": [numbers]}."""
     done = {"moved": [], "kept": []}
-    with connection.cursor() as cur:
-        cur.execute(MOVING_EVENTS_SQL, [list(changed_ids), list(FINAL_STATES)])
-        now_in = dict(cur.fetchall())
-    if not now_in:  # the usual answer: one statement
+    # set-based: the boundary change holds its grids (and reports into them wait) until this is done;
+    # usually none moves and this is the one statement
+    events = list(Event.objects.select_for_update(of=("self",)).select_related("category", "area").defer("area__boundary")
+                  .filter(pk__in=RawSQL(MOVING_EVENTS_SQL, [list(changed_ids), list(FINAL_STATES)]),
+                          area_id__in=changed_ids, level=HandlingLevel.GRID)
+                  .exclude(status__in=FINAL_STATES).order_by("number")
+                  .annotate(now_in=RawSQL("gridmap_grid_at(events_event.point)", []),
+                            last_seq=Subquery(EventAction.objects.filter(event=OuterRef("pk")).order_by("-seq").values("seq")[:1])))
+    if not events:
         return done
     now = clock.now()
     day = now.astimezone(TZ).date()
-    # set-based: the boundary change holds its grids (and reports into them wait) until this is done
-    events = list(Event.objects.select_for_update(of=("self",)).select_related("category", "area").defer("area__boundary")
-                  .filter(pk__in=now_in, area_id__in=changed_ids, level=HandlingLevel.GRID)
-                  .exclude(status__in=FINAL_STATES).order_by("number")
-                  .annotate(last_seq=Subquery(EventAction.objects.filter(event=OuterRef("pk")).order_by("-seq").values("seq")[:1])))
     # the new grids with who takes their events today, so responsible_for needs no query for it
     grids = {a.pk: a for a in Area.objects.raw(
         f"""SELECT a.id, {selectors.AREA_COLUMNS}, people.*, q.day AS people_day
             FROM grids_area a CROSS JOIN (SELECT %s::date AS day) q CROSS JOIN LATERAL ({selectors.PEOPLE_SQL}) people
-            WHERE a.id = ANY(%s)""", [day, sorted(set(now_in.values()))])}
+            WHERE a.id = ANY(%s)""", [day, sorted({e.now_in for e in events})])}
+    prefetch_related_objects(list(grids.values()), "leader")  # the usual one who takes them, in one query
     takes = {pk: selectors.responsible_for(grid, day) for pk, grid in grids.items()}
     moved, steps = [], []
     for event in events:
-        new = grids[now_in[event.pk]]
+        new = grids[event.now_in]
         moves = policy == "move" or (policy == "default" and event.status in NOT_TAKEN_UP)
         why = f"边界调整 boundary change #{redraw.pk}: {event.area.code} → {new.code}"
         if moves:
