@@ -192,9 +192,8 @@ class Squares:
 class Hexagons:
     """Pointy-top hexagons `size` metres across the flats, in the heatmap's plane: row r's centres
     are r · 1.5 R north (R = size / √3, the corner radius), odd rows shifted half a hexagon east.
-    A point's hexagon is the nearer of its nearest centres in the even rows and in the odd rows
-    (the two rectangular lattices whose union the hexagons' centres are): four rounds and a
-    comparison in the statement, still one GROUP BY."""
+    A point's hexagon comes from its projections on the normals of the three edge directions
+    (see counts)."""
 
     size: float
 
@@ -203,22 +202,23 @@ class Hexagons:
         return self.size * math.sqrt(3)  # two rows' height: 3 R
 
     def counts(self, qs) -> dict[tuple[int, int], int]:
+        """Events per hexagon, one GROUP BY without a branch: in units of the width, with the
+        projections on the three edge normals 2X, X + √3Y and −X + √3Y floored (+1), the lattice
+        point is q = ⌊(a + b) / 3⌋ steps east, r = ⌊(b + c) / 3⌋ rows north (Charles Chambers'
+        pixel-to-hex), i.e. column q − r + ⌊r / 2⌋ of row r."""
         one = metric_bins(1.0)
 
-        def metres(function, per_degree):  # read in the statement: a selected geometry would come out as WKB
-            return Func(F("point"), function=function, output_field=FloatField()) / Value(per_degree)
-        inner = qs.order_by().annotate(hx=metres("ST_X", one.dlon), hy=metres("ST_Y", one.dlat)).values("hx", "hy")
+        def units(function, per_degree):  # read in the statement: a selected geometry would come out as WKB
+            return Func(F("point"), function=function, output_field=FloatField()) / Value(per_degree * self.size)
+        inner = qs.order_by().annotate(hx=units("ST_X", one.dlon), hy=units("ST_Y", one.dlat)).values("hx", "hy")
         sql, params = inner.query.sql_with_params()
-        # OFFSET 0 keeps each point's roundings computed once (the planner would inline them into the CASEs)
         with connection.cursor() as cur:
             cur.execute(f"""
-                SELECT CASE WHEN da <= db THEN ia ELSE ib END, CASE WHEN da <= db THEN 2 * ka ELSE 2 * kb + 1 END, count(*)
-                FROM (SELECT ia, ka, ib, kb, (x - ia * w) * (x - ia * w) + (y - ka * h) * (y - ka * h) AS da,
-                             (x - (ib + 0.5) * w) * (x - (ib + 0.5) * w) + (y - (kb + 0.5) * h) * (y - (kb + 0.5) * h) AS db
-                      FROM (SELECT p.hx AS x, p.hy AS y, c.w, c.h, round(p.hx / c.w)::int AS ia, round(p.hy / c.h)::int AS ka,
-                                   round(p.hx / c.w - 0.5)::int AS ib, round(p.hy / c.h - 0.5)::int AS kb
-                            FROM ({sql}) p, (SELECT %s::float8 AS w, %s::float8 AS h) c OFFSET 0) q) d
-                GROUP BY 1, 2""", [*params, self.size, self.pair])
+                SELECT (q - r + floor(r / 2))::int, r::int, count(*)
+                FROM (SELECT floor((a + b) / 3) AS q, floor((b + c) / 3) AS r
+                      FROM (SELECT floor(2 * p.hx + 1) AS a, floor(p.hx + sqrt(3) * p.hy + 1) AS b,
+                                   floor(-p.hx + sqrt(3) * p.hy + 1) AS c FROM ({sql}) p) f) h
+                GROUP BY 1, 2""", params)
             return {(col, row): n for col, row, n in cur.fetchall()}
 
     def covering(self, west, south, east, north):
