@@ -31,15 +31,14 @@ from django.db.models import Count, F, FloatField, Func, Max, Q, TextField, Valu
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from esda.getisord import G_Local
-from libpysal.weights import KNN, W, DistanceBand, min_threshold_distance
+from libpysal.weights import KNN, DistanceBand, W, min_threshold_distance
 from rest_framework.exceptions import ValidationError
 from scipy.stats import false_discovery_control, norm
 
 from gridmap.core import clock
+from gridmap.core.geo import to_shape
 from gridmap.events.workflow import State
 from gridmap.grids.models import Area, AreaBoundary, Level
-
-from gridmap.core.geo import to_shape
 
 from . import heatmap, periods
 from .periods import Period

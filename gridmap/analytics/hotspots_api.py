@@ -13,7 +13,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse, JsonResponse
 from django.urls import path
-from django.utils.translation import get_language
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -36,11 +35,6 @@ HOTSPOT_PARAMETERS = [
 ]
 
 
-def _cached(name, selection, compute, **params):
-    """cache.answer, per language too: the answers carry the method in words."""
-    return cache.answer(name, selection, compute, lang=get_language(), **params)
-
-
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT}, parameters=[*HOTSPOT_PARAMETERS, *SELECTION_PARAMETERS])
 @api_view(["GET"])
 @permission_classes([Readers])
@@ -50,7 +44,7 @@ def hotspots_view(request):
     "method" says how, in words, "boundaries" which boundaries the counts use."""
     selection = parse(request)
     params = hotspots.parse_params(request.query_params)
-    return Response(_cached("hotspots", selection, lambda: hotspots.hotspots(selection, params), **params.as_dict()))
+    return Response(cache.answer("hotspots", selection, lambda: hotspots.hotspots(selection, params), **params.as_dict()))
 
 
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT},
@@ -65,7 +59,7 @@ def emerging_view(request):
     selection = parse(request)
     params = hotspots.parse_params(request.query_params)
     weeks = hotspots.number_param(request.query_params, "weeks", 1, 26, int, 4)
-    return Response(_cached("hotspots_emerging", selection, lambda: hotspots.emerging(selection, params, weeks),
+    return Response(cache.answer("hotspots_emerging", selection, lambda: hotspots.emerging(selection, params, weeks),
                             weeks=weeks, **params.as_dict()))
 
 
@@ -81,7 +75,7 @@ def recurring_view(request):
     selection = parse(request)
     months = hotspots.number_param(request.query_params, "months", 1, 24, int, 6)
     min_events = hotspots.number_param(request.query_params, "min_events", 2, 100, int, 2)
-    return Response(_cached("recurring", selection, lambda: hotspots.recurring(selection, months, min_events),
+    return Response(cache.answer("recurring", selection, lambda: hotspots.recurring(selection, months, min_events),
                             months=months, min_events=min_events))
 
 
@@ -96,7 +90,7 @@ def report_map_view(request):
         params = hotspots.parse_params(request.GET)
     except ValidationError as exc:
         return JsonResponse(exc.detail, status=400)
-    html = _cached("report_map", selection, lambda: report_map.render(selection, params), **params.as_dict())
+    html = cache.answer("report_map", selection, lambda: report_map.render(selection, params), **params.as_dict())
     response = HttpResponse(html, content_type="text/html; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{report_map.filename(selection)}"'
     return response

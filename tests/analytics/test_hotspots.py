@@ -16,9 +16,16 @@ from gridmap.analytics import hotspots
 from gridmap.core import clock
 from gridmap.core.models import Role
 from gridmap.events.calendar import TZ
-from gridmap.events.models import Event
 
-from .hotspot_lattice import COUNTS, LATTICE_SIDE, centre, counted, fresh_cache, lattice, put_events  # noqa: F401
+from .hotspot_lattice import (  # noqa: F401
+    COUNTS,
+    LATTICE_SIDE,
+    centre,
+    counted,
+    fresh_cache,
+    lattice,
+    put_events,
+)
 
 MOMENT = dt.datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
 pytestmark = [pytest.mark.time_machine(MOMENT), pytest.mark.usefixtures("fresh_cache")]

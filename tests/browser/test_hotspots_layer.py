@@ -4,6 +4,7 @@ hot grid's popup gives z, p and confidence; the panel's link downloads the offli
 view and the recurring buildings list come from the same panel. Screenshot:
 tests/artifacts/hotspots_layer.png."""
 import datetime as dt
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,14 @@ from gridmap.core.models import Role
 from gridmap.events.calendar import TZ
 from gridmap.places.models import Building
 
-from ..analytics.hotspot_lattice import COUNTS, LATTICE_SOUTH, LATTICE_WEST, centre, lattice, put_events  # noqa: F401
+from ..analytics.hotspot_lattice import (  # noqa: F401
+    COUNTS,
+    LATTICE_SOUTH,
+    LATTICE_WEST,
+    centre,
+    lattice,
+    put_events,
+)
 from ..conftest import rect
 from .helpers import login
 
@@ -52,7 +60,7 @@ def test_leader_sees_hot_spots_with_their_confidence_and_the_method(page, live_s
         page.click("a.ah-hs-report")
     report = download.value
     assert report.suggested_filename.startswith("map-report-") and report.suggested_filename.endswith(".html")
-    html = open(report.path(), encoding="utf-8").read()
+    html = Path(report.path()).read_text(encoding="utf-8")
     assert august["grids"][0, 0].code in html and "L.heatLayer(" in html
 
     page.locator("path.ah-spot-hot-99").first.click(force=True)
