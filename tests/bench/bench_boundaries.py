@@ -7,7 +7,8 @@
     street reshaped — every vertex inside a community moved east and north by up to --shift
     metres, those on a community's outline kept, so shared edges move and the grids still tile
     their communities — then the preview and the commit, timed per step.
-(3) The naive reference, in the same run over the same rows: the new boundaries written
+(3) The naive reference, in the same run over the same rows ((a) each run right after one of the
+    commit's, so a change in the machine's load weighs on both alike; (b) after them): the new boundaries written
     straight into grids_area, then a plain `UPDATE … SET grid_id = g.id FROM grids_area g WHERE
     ST_Intersects(g.boundary, t.location)` per located table, limited to the changed ground,
     (a) with the row triggers cascading to dwellings, households and people, and (b) with the
@@ -29,7 +30,7 @@ before the clock stops), so the database stays as loaded and runs can repeat; ea
 the median of --runs. A benchmark, not a test: it asserts nothing about speed.
 
 Loading the ×100 demo takes 35–50 min here: keep it with --keep and reuse it with --reuse.
-Run: scripts/gridmap bench tests/bench/bench_boundaries.py [--scale 100] [--reuse] [--keep] [--runs 3]
+Run: scripts/gridmap bench tests/bench/bench_boundaries.py [--scale 100] [--reuse] [--keep] [--runs 5]
 """
 import argparse
 import statistics
@@ -112,8 +113,9 @@ def rolled_back(fn, *, steps: Steps | None = None):
     return seconds, result
 
 
-def median_run(fn, runs: int, *, steps: bool = False):
-    """Median seconds of `runs` rolled-back runs, the last result, and the median per step."""
+def median_run(fn, runs: int, *, steps: bool = False, between=None):
+    """Median seconds of `runs` rolled-back runs, the last result, and the median per step;
+    `between()` after each run (what is compared with it, run in turn with it)."""
     times, results, per_step = [], [], defaultdict(list)
     for _ in range(runs):
         watch = Steps() if steps else None
@@ -123,6 +125,8 @@ def median_run(fn, runs: int, *, steps: bool = False):
         if watch:
             for label, s in watch.seconds.items():
                 per_step[label].append(s)
+        if between:
+            between()
     return statistics.median(times), results[-1], {k: statistics.median(v) for k, v in per_step.items()}
 
 
@@ -321,7 +325,7 @@ def main():
     parser.add_argument("--street", type=int, default=1, help="which street (in code order) to redraw")
     parser.add_argument("--shift", type=float, default=200.0, help="metres every inner vertex of the street moves")
     parser.add_argument("--ramp", type=float, default=300.0, help="metres from a community's outline to a full shift")
-    parser.add_argument("--runs", type=int, default=3, help="rolled-back runs of each timed step (median)")
+    parser.add_argument("--runs", type=int, default=5, help="rolled-back runs of each timed step (median)")
     parser.add_argument("--reuse", action="store_true", help="reuse the scratch database of an earlier --keep run")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
     args = parser.parse_args()
@@ -369,10 +373,20 @@ def main():
     commit = lambda: services.commit_redraw(redraw, author=author, reason="benchmark street redraw")
     moved, wrong = outcome(commit, extent_wkb)
     preview_s, _r, _s = median_run(lambda: selectors.impact(redraw), args.runs)
-    commit_s, _r, steps = median_run(commit, args.runs, steps=True)
+    naive_runs = defaultdict(list)
+
+    def reference(label, triggers):
+        naive_runs[label].append(rolled_back(naive(redraw, extent_wkb, triggers=triggers))[1])
+
+    # (a) in turn with the commit, so a change in the machine's load weighs on both alike; (b) after
+    # them all: rolled back, its updates of every row on the ground's buildings leave dead row
+    # versions that would slow whatever runs next there
+    commit_s, _r, steps = median_run(commit, args.runs, steps=True,
+                                     between=lambda: reference("(a) row triggers cascade", True))
+    for _ in range(args.runs):
+        reference("(b) triggers aside, plain cascade", False)
     regrid_s = steps.get("regrid", float("nan"))
-    naive_s = {label: statistics.median(rolled_back(naive(redraw, extent_wkb, triggers=triggers))[1] for _ in range(args.runs))
-               for label, triggers in (("(a) row triggers cascade", True), ("(b) triggers aside, plain cascade", False))}
+    naive_s = {label: statistics.median(seconds) for label, seconds in naive_runs.items()}
     reference = min(naive_s.values())
     print(f"\n(2) street {street.code} {street.name}: {len(grids)} grids redrawn in one commit (inner vertices moved {args.shift:g} m), "
           f"median of {args.runs}")
