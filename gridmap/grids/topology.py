@@ -193,12 +193,13 @@ class Sheet:
         given_up = [self.grids[code][0] for code in shapes if code in own]
         found = []
         if given_up:
-            region = shapely.intersection(shapely.union_all(given_up, grid_size=drawing.PRECISION), self.parent,
-                                          grid_size=drawing.PRECISION)
+            region = shapely.union_all(given_up)
             near = {self._codes[i] for i in self._grid_tree.query(region, predicate="intersects")} & own
             cover = list(shapes.values()) + [self.grids[code][0] for code in near - set(shapes)]
-            new = drawing.polygonal(shapely.difference(region, shapely.union_all(cover, grid_size=drawing.PRECISION),
-                                                       grid_size=drawing.PRECISION), min_m2=0)
+            left = shapely.difference(region, shapely.union_all(cover, grid_size=drawing.PRECISION), grid_size=drawing.PRECISION)
+            # within the parent only; usually nothing is left and there is nothing to cut
+            new = drawing.polygonal(left if left.is_empty else shapely.intersection(left, self.parent, grid_size=drawing.PRECISION),
+                                    min_m2=0)
             for piece, m2 in _sized(new):
                 if m2 > GAP_M2:
                     found.append(Finding("error", "gap", _("a gap of %(m2)s m² inside %(parent)s belongs to no grid") % {
