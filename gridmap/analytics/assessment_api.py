@@ -9,48 +9,25 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.http import urlencode
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import BaseContentNegotiation
-from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from gridmap.core.models import Role
+from gridmap.core.downloads import FileNegotiation
 
 from . import assessment, cache, selection, tables
 from .models import Unit
 
-READERS = {Role.CENTRE_ADMIN, Role.LEADER, Role.AREA_STAFF, Role.GRID_LEADER}  # grid leaders: their own grid (their area)
 PARAMETERS = [
     OpenApiParameter("level", str, enum=Unit.values, description="who is assessed (default: worker)"),
     OpenApiParameter("period", str, description="a month: 2026-11, this_month or last_month (default: this month)"),
     OpenApiParameter("area", str, description="area id or code (default: the user's own area)"),
     OpenApiParameter("category", str, many=True, description="category codes, each with its sub-categories"),
 ]
-
-
-def may_read(user) -> bool:
-    return user.is_authenticated and (user.is_superuser or user.role in READERS)
-
-
-class Readers(BasePermission):
-    def has_permission(self, request, view):
-        return may_read(request.user)
-
-
-class JsonOnly(BaseContentNegotiation):
-    """JSON for errors whatever ?format= says: here `format` names the file to export, not a renderer."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-    def select_parser(self, request, parsers):
-        return parsers[0] if parsers else None
 
 
 def _level(params) -> str:
@@ -67,12 +44,12 @@ def _answer(request, params) -> dict:
     assessment.check_month(chosen.period)
     scheme = assessment.scheme_for(chosen.period)
     return cache.answer("assessment", chosen, lambda: assessment.ranking(chosen, level, scheme),
-                        level=level, lang=get_language(), scheme=scheme.fingerprint)
+                        level=level, scheme=scheme.fingerprint)
 
 
 @extend_schema(parameters=PARAMETERS, responses={200: OpenApiTypes.OBJECT})
 @api_view(["GET"])
-@permission_classes([Readers])
+@permission_classes([selection.Readers])
 def ranking(request):
     """The month's scores at one level, ranked, with their components, the yellow cards (worst
     first), the scheme and the definitions (analytics.assessment)."""
@@ -82,8 +59,8 @@ def ranking(request):
 class Export(APIView):
     """The ranking and the yellow cards as an XLSX or CSV file, the same numbers as the API's."""
 
-    permission_classes = [Readers]
-    content_negotiation_class = JsonOnly
+    permission_classes = [selection.Readers]
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(
         parameters=[*PARAMETERS, OpenApiParameter("format", str, enum=list(tables.FORMATS), description="file type (default: xlsx)")],
@@ -108,7 +85,7 @@ def _cells(table: dict) -> dict:
 @login_required
 def page(request):
     """The assessment page, rendered on the server from the same answer as the API."""
-    if not may_read(request.user):
+    if not selection.may_read(request.user):
         raise PermissionDenied
     try:
         found, error = _answer(request, request.GET), None

@@ -16,7 +16,6 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import path, reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
@@ -71,7 +70,7 @@ def _zoom(request) -> int:
 
 def _cached(name: str, selection: Selection, compute, **params):
     """cache.answer, per language too: the answers carry translated text (the boundaries' rule)."""
-    return cache.answer(name, selection, compute, lang=get_language(), **params)
+    return cache.answer(name, selection, compute, **params)
 
 
 def _framed(selection: Selection, answer: dict) -> dict:

@@ -13,7 +13,8 @@ from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
 from rest_framework.exceptions import ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
+
+from gridmap.core.downloads import FileNegotiation  # noqa: F401  (the export endpoints' negotiation)
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -37,13 +38,6 @@ class Table:
         """The rows as lists in column order (None stays empty)."""
         for row in self.rows:
             yield [row.get(k) for k, _label in self.columns]
-
-
-class FileNegotiation(DefaultContentNegotiation):
-    """On an export endpoint ?format= names the file (csv, xlsx), not DRF's renderer: errors answer JSON."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
 
 
 def export(tables: list[Table], fmt: str, filename: str) -> HttpResponse:

@@ -4,8 +4,11 @@ still open and a few overdue, so the map, the inboxes and the leaders' views (he
 trends, assessment) have something to show. Disputes and hazards gather around a few trouble
 spots each, as they do in a real district. Drawn from the seed, dated back from `today`."""
 import datetime as dt
+import math
 import random
 import uuid
+
+import numpy as np
 
 from gridmap.core import clock
 from gridmap.core.models import Role, User
@@ -17,7 +20,8 @@ from gridmap.places.models import Building
 
 EVENTS_PER_STREET = 900
 HISTORY_DAYS = 400  # last quarter and the year before it have their figures
-SPOT_SHARE = 0.45  # of the disputes (and of the hazards) reported around their trouble spots
+SPOT_SHARE = 0.6  # of the disputes (and of the hazards) reported around their trouble spots
+SPOT_RADIUS_M = 350  # a trouble spot covers the buildings this close to it: a grid or two
 # (category code, weight, what a patroller writes)
 REPORTS = [
     ("0101", 12, "邻居装修噪音扰民，双方争吵"), ("0102", 4, "家庭矛盾，夫妻争吵，需调解"),
@@ -37,15 +41,13 @@ def load_demo_events(*, seed: int, today: dt.date, count: int) -> int:
     if not (categories and reporters and points):
         return 0
     weights = [w for _c, w, _t in REPORTS]
-    # trouble spots: buildings in code order sit grid by grid, so a spot's neighbours in that
-    # order are its neighbours on the ground
-    spots = {kind: rng.sample(range(len(points)), max(1, len(points) // 50)) for kind in ("01", "02")}
+    spots = {kind: _spots(points, rng) for kind in ("01", "02")}
     now, made = clock.now(), 0
     for _ in range(count):
         code, _w, text = rng.choices(REPORTS, weights)[0]
         kind = code[:2]
         if kind in spots and rng.random() < SPOT_SHARE:
-            point = points[min(max(rng.choice(spots[kind]) + rng.randint(-4, 4), 0), len(points) - 1)]
+            point = points[rng.choice(rng.choice(spots[kind]))]
         else:
             point = rng.choice(points)
         days_ago = rng.randint(0, HISTORY_DAYS)
@@ -62,6 +64,17 @@ def load_demo_events(*, seed: int, today: dt.date, count: int) -> int:
         _work(event, rng, at, days_ago, now)
         made += 1
     return made
+
+
+def _spots(points, rng: random.Random) -> list[list[int]]:
+    """Trouble spots, each the buildings (indices of `points`) within SPOT_RADIUS_M of a centre."""
+    xy = np.array([(p.x, p.y) for p in points])
+    scale = np.array([111_320 * math.cos(math.radians(xy[:, 1].mean())), 110_574])  # metres per degree
+    spots = []
+    for centre in rng.sample(range(len(points)), max(2, len(points) // 150)):
+        near = np.flatnonzero((((xy - xy[centre]) * scale) ** 2).sum(axis=1) <= SPOT_RADIUS_M ** 2)
+        spots.append(near.tolist())
+    return spots
 
 
 def _work(event, rng: random.Random, at: dt.datetime, days_ago: int, now: dt.datetime) -> None:

@@ -15,12 +15,12 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
-from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from gridmap.core import clock, geo
+from gridmap.core.downloads import FileNegotiation
 from gridmap.core.io.reading import FileRefused
 
 from . import boundary_files, proposals, selectors, services
@@ -341,15 +341,8 @@ def editor_import(request):
     return Response(_import_answer(p, rows))
 
 
-class _FileNegotiation(DefaultContentNegotiation):
-    """?format= names the file to write, not the renderer of the answer (JSON, for errors)."""
-
-    def select_renderer(self, request, renderers, format_suffix=None):
-        return renderers[0], renderers[0].media_type
-
-
 class EditorExport(APIView):
-    content_negotiation_class = _FileNegotiation
+    content_negotiation_class = FileNegotiation
 
     @extend_schema(parameters=[
         OpenApiParameter("parent", int, required=True, description="a street or community"),

@@ -94,6 +94,7 @@ def home(request):
             "coordsCopy": _("Copy coordinates"), "coordsCopied": _("Copied"),
             # the map as of a date (as_of.js); "{date}" is filled in by the page
             "asOf": _("Boundaries as of"), "asOfToday": _("Today"), "asOfShowing": _("Boundaries as of {date}"),
+            "asOfNone": _("No boundaries were recorded yet on {date}"),
             **panel_text(),
             **search_text(), **patch_text(),
         },

@@ -96,6 +96,12 @@ def test_centre_splits_a_grid_on_the_map_and_the_buildings_follow(live_server, p
     page.click(".gm-as-of-today")
     page.wait_for_selector('#map[data-as-of=""]')
     assert page.locator("path.gm-grid").count() == 3 and page.locator(".gm-as-of-note").is_hidden()
+    # before the first version: no grids, and the note says so rather than showing a blank map
+    before = (clock.today() - dt.timedelta(days=20)).isoformat()
+    page.fill(".gm-as-of input", before)
+    page.wait_for_selector(f'#map[data-as-of="{before}"]')
+    assert page.locator("path.gm-grid").count() == 0
+    assert page.inner_text(".gm-as-of-note") == f"{before} 尚无边界记录"
     assert page.errors == []
 
 

@@ -26,9 +26,13 @@ const fmt = (x) => (Number.isInteger(x) ? String(x) : x.toFixed(2));
 
 /** The legend's HTML: one swatch per class, "0" and "no figure" where they apply. */
 export function legendHtml(title, bounds, { zero = false, empty = "" } = {}) {
+  const counts = bounds.every(Number.isInteger);
   const rows = bounds.map((b, i) => {
-    const low = i ? `${fmt(bounds[i - 1])} – ` : "";
-    return `<li><span class="gm-swatch" style="background:${PALETTE[i]}"></span>${low}${fmt(b)}</li>`;
+    // a class holds the values above the previous bound up to its own: counts say 2, 3 – 5, 6 – 12
+    // (no number in two classes), rates say ≤ 0.5, 0.5 – 1.2
+    const low = counts ? (i ? bounds[i - 1] + 1 : 1) : null;
+    const text = counts ? (low === b ? fmt(b) : `${low} – ${fmt(b)}`) : (i ? `${fmt(bounds[i - 1])} – ${fmt(b)}` : `≤ ${fmt(b)}`);
+    return `<li><span class="gm-swatch" style="background:${PALETTE[i]}"></span>${text}</li>`;
   });
   if (zero) rows.unshift(`<li><span class="gm-swatch ah-zero"></span>0</li>`);
   if (empty) rows.push(`<li><span class="gm-swatch" style="background:${EMPTY}"></span>${esc(empty)}</li>`);

@@ -39,7 +39,9 @@ export function createAsOf(map, config, { getJSON, status, esc, onData }) {
       else status.set(`${T.loadFailed}: ${T[config.levels[i]]}`, true);
     });
     input.value = live ? "" : day;
-    note.textContent = live ? "" : T.asOfShowing.replace("{date}", day);
+    // before the first boundary version the layers are empty: say so, not a blank map
+    const none = results.every((r) => r.status === "fulfilled" && !r.value.features.length);
+    note.textContent = live ? "" : (none ? T.asOfNone : T.asOfShowing).replace("{date}", day);
     note.hidden = live;
     el.dataset.asOf = live ? "" : day;
   }
