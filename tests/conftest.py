@@ -197,6 +197,15 @@ def _fast_password_hashing(settings):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: the analytics answers are cached by what they
+    count, and another test's data under the same selection would answer for this one's."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _seed_data(request):
     """A transactional test (real commits: threads racing, a live server) ends with a flush
     that also removes what the data migrations seeded (event categories, the holiday

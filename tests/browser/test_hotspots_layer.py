@@ -67,6 +67,8 @@ def test_leader_sees_hot_spots_with_their_confidence_and_the_method(page, live_s
     popup = page.locator(".leaflet-popup-content")
     popup.wait_for()
     assert "z" in popup.inner_text() and "99" in popup.inner_text()
+    link = popup.locator("[data-testid=dashboard-link]")  # a hot grid leads on to its dashboard
+    assert "/analytics/dashboard/?" in link.get_attribute("href") and "area=" in link.get_attribute("href")
 
     page.select_option("select[name=hs-weights]", "knn")
     panel_ready(page, weights="knn")

@@ -33,7 +33,7 @@ const dashboardLink = (p) => {
 const bins = binsLayer(map);
 const grids = gridsLayer(map, T, { popupExtra: dashboardLink });
 let heat = null;  // the Leaflet.heat layer, made on first use
-const hotspots = hotspotLayer(map, { panel: $("ah-hotspots"), config });
+const hotspots = hotspotLayer(map, { panel: $("ah-hotspots"), config, popupExtra: dashboardLink });
 
 // --- the filters as query parameters -----------------------------------------------------------
 function filterParams() {

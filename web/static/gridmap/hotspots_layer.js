@@ -62,8 +62,10 @@ export function hotspotLayer(map, options = {}) {
     const rows = [[p.name || p.id, p.code || ""], ["n", p.count], ["z", p.z ?? "–"], ["p", p.p ?? "–"], ["q (FDR)", p.q ?? "–"],
       ["%", p.confidence || "–"]];
     if (p.trend) rows.push(["Δ", `${p.count_before} → ${p.count} (${answer.trend_labels[p.trend]})`]);
+    // a grid's popup leads on to its dashboard (options.popupExtra: the page's link for a grid)
+    const extra = choice.unit === "grid" && options.popupExtra ? options.popupExtra(p) : "";
     return `<strong>${esc(cls ? cls.label : p.class)}</strong><table>${rows.map(([k, v]) =>
-      `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>`;
+      `<tr><th>${esc(k)}</th><td>${esc(v)}</td></tr>`).join("")}</table>${extra}`;
   }
 
   function select(name, items) {
