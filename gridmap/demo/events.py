@@ -20,7 +20,7 @@ from gridmap.places.models import Building
 
 EVENTS_PER_STREET = 900
 HISTORY_DAYS = 400  # last quarter and the year before it have their figures
-SPOT_SHARE = 0.6  # of the disputes (and of the hazards) reported around their trouble spots
+SPOT_SHARE = 0.7  # of the disputes (and of the hazards) reported around their trouble spots
 SPOT_RADIUS_M = 350  # a trouble spot covers the buildings this close to it: a grid or two
 # (category code, weight, what a patroller writes)
 REPORTS = [
@@ -71,7 +71,7 @@ def _spots(points, rng: random.Random) -> list[list[int]]:
     xy = np.array([(p.x, p.y) for p in points])
     scale = np.array([111_320 * math.cos(math.radians(xy[:, 1].mean())), 110_574])  # metres per degree
     spots = []
-    for centre in rng.sample(range(len(points)), max(2, len(points) // 150)):
+    for centre in rng.sample(range(len(points)), max(1, len(points) // 300)):
         near = np.flatnonzero((((xy - xy[centre]) * scale) ** 2).sum(axis=1) <= SPOT_RADIUS_M ** 2)
         spots.append(near.tolist())
     return spots
