@@ -1,7 +1,7 @@
 // A map page's Leaflet map on its base: the configured base tiles (shifted under the WGS84 data
 // when they are GCJ-02, gcj02.js) and the first view — the user's extent, else the configured
-// centre (config from gridmap.core.basemap.base_map). editor.js, patrol.js and map.js still
-// build theirs inline and can take this instead.
+// centre (config from gridmap.core.basemap.base_map). The analytics map and the boundary editor
+// take it; map.js and patrol.js still build theirs inline.
 import * as L from "leaflet";
 import { gcj02TileLayer } from "./gcj02.js";
 

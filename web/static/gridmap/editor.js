@@ -13,7 +13,7 @@ import "@geoman-io/leaflet-geoman-free";
 import { BuildingTiles } from "./building_tiles.js";
 import { inRing } from "./buildings25d.js";
 import { setLabel, showLabels } from "./area_labels.js";
-import { gcj02TileLayer } from "./gcj02.js";
+import { baseMap } from "./base_map.js";
 import { esc, fill, findingsHtml, historyHtml, previewHtml, suggestionsHtml } from "./editor_panel.js";
 import { setupImport } from "./editor_import.js";
 
@@ -43,17 +43,8 @@ const FIXED = { pmIgnore: true, snapIgnore: false };
 const NOT_SNAPPED = { pmIgnore: true, snapIgnore: true };
 
 // --- the map ------------------------------------------------------------------------------
-const map = L.map(el, { minZoom: config.minZoom, maxZoom: config.maxZoom, zoomSnap: 0.5, attributionControl: config.tiles.length > 0 });
+const map = baseMap(el, config, { zoomSnap: 0.5 });
 [["ed-buildings", 390], ["ed-proposed", 440], ["ed-findings", 450]].forEach(([name, z]) => { map.createPane(name).style.zIndex = z; });
-config.tiles.forEach((t) => {
-  (config.tileCrs === "gcj02" ? gcj02TileLayer(L, t.url, t.options) : L.tileLayer(t.url, t.options)).addTo(map);
-});
-if (config.extent) {
-  const [w, s, e, n] = config.extent;
-  map.fitBounds([[s, w], [n, e]]);
-} else {
-  map.setView(config.center, config.zoom);
-}
 map.pm.setLang(document.documentElement.lang.startsWith("zh") ? "zh" : "en");
 map.pm.setGlobalOptions({ snappable: true, snapDistance: 15, allowSelfIntersection: false });
 
