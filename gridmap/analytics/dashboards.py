@@ -3,7 +3,7 @@ and table a leader reads, each table a tables.Table so it exports as shown.
 
 Definitions (said on the page too: definitions()):
 - accepted on time: the event's accept or reject decision (受理/不予受理, one per event: the
-  workflow takes it only from "reported") is logged within ACCEPT_HOURS of the report; an
+  workflow takes it only from "reported"; Event.decided_at) is made within ACCEPT_HOURS of the report; an
   event still undecided counts as late once that time has passed and is not counted before.
   A report inside a grid is accepted at once by the system.
 - closed on time: closed (结案/归档) by its due time and never overdue (an escalation by the
@@ -17,17 +17,26 @@ Every aggregate is one set-based statement over the events of the selection (sel
 import datetime as dt
 import math
 
+from django.core.cache import cache as django_cache
 from django.db import connection
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Q, Value
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from gridmap.core import clock
 from gridmap.events.filters import category_and_descendants
-from gridmap.events.models import Category, Channel, EventAction, HandlingLevel, Satisfaction
-from gridmap.events.workflow import FINAL_STATES, Action, State
+from gridmap.events.models import Category, Channel, HandlingLevel, Satisfaction
+from gridmap.events.workflow import FINAL_STATES, State
 from gridmap.grids.models import Area, Level
-from gridmap.people.models import Person, ResidenceType, SpecialGroup, SpecialGroupRecord, Visit, WelfareKind, WelfareRecord
+from gridmap.people.models import (
+    Person,
+    ResidenceType,
+    SpecialGroup,
+    SpecialGroupRecord,
+    Visit,
+    WelfareKind,
+    WelfareRecord,
+)
 
 from . import periods
 from .periods import Period
@@ -60,8 +69,8 @@ def definitions() -> list[str]:
 
 # --- the statements ---------------------------------------------------------------------------
 
-COLUMNS = ("id", "grid_id", "category_id", "status", "channel", "satisfaction", "level", "reported_at", "closed_at",
-           "due_at", "ever_overdue")
+COLUMNS = ("grid_id", "category_id", "status", "channel", "satisfaction", "level", "reported_at", "closed_at",
+           "due_at", "ever_overdue", "decided_at", "returns", "reopenings")
 
 
 def _events_sql(selection: Selection, period: Period | None = None) -> tuple[str, list]:
@@ -77,59 +86,50 @@ def _rows(sql: str, params) -> list[dict]:
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
 
-A = EventAction._meta.db_table
-# MAIN: per grid and status (one scan gives every figure that adds up over grids), with the log's
-# steps that count joined in: an event's accept-or-reject step (at most one: the workflow takes it
-# only from "reported"), or none while undecided, makes its one "first" row; each return and
-# reopening adds a row. At a million events the join is half the dashboard's time (the log has
-# no index by action): an accepted_at column on the event would make it free.
+# MAIN: per grid and status, one scan that gives every figure adding up over grids. The log's
+# figures are read off the event (decided_at, returns, reopenings: kept by the workflow), so no
+# join of a log three times the events' size.
 MAIN = """
-SELECT e.grid_id, e.status,
-       count(*) FILTER (WHERE first) AS events,
-       count(*) FILTER (WHERE first AND (e.ever_overdue OR e.closed_at > e.due_at
-                                          OR (e.closed_at IS NULL AND e.due_at < %(now)s::timestamptz))) AS late,
-       count(*) FILTER (WHERE first AND e.due_at < %(now)s::timestamptz) AS past_due,
-       count(*) FILTER (WHERE first AND e.reported_at <= %(accept_by)s::timestamptz) AS accept_due,
-       count(*) FILTER (WHERE first AND e.action IS NOT NULL) AS decided,
-       count(*) FILTER (WHERE first AND e.at <= e.reported_at + make_interval(hours => %(hours)s::int)) AS accepted_on_time,
-       count(*) FILTER (WHERE e.action = %(return)s) AS returns,
-       count(*) FILTER (WHERE e.action = %(reopen)s) AS reopenings,
-       coalesce(sum(extract(epoch FROM e.closed_at - e.reported_at)) FILTER (WHERE first), 0) AS seconds,
-       count(*) FILTER (WHERE first AND e.satisfaction <> '') AS rated,
-       count(*) FILTER (WHERE first AND e.satisfaction = ANY(%(satisfied)s::text[])) AS satisfied
-FROM (SELECT e.*, a.action, a.at, a.action IS NULL OR a.action = ANY(%(decisions)s::text[]) AS first
-      FROM ({events}) e {log}) e
+SELECT e.grid_id, e.status, count(*) AS events,
+       count(*) FILTER (WHERE e.ever_overdue OR e.closed_at > e.due_at
+                              OR (e.closed_at IS NULL AND e.due_at < %(now)s::timestamptz)) AS late,
+       count(*) FILTER (WHERE e.due_at < %(now)s::timestamptz) AS past_due,
+       count(*) FILTER (WHERE e.reported_at <= %(accept_by)s::timestamptz) AS accept_due,
+       count(e.decided_at) AS decided,
+       count(*) FILTER (WHERE e.decided_at <= e.reported_at + make_interval(hours => %(hours)s::int)) AS accepted_on_time,
+       sum(e.returns) AS returns, sum(e.reopenings) AS reopenings,
+       coalesce(sum(date_part('epoch', e.closed_at - e.reported_at)), 0) AS seconds,
+       count(*) FILTER (WHERE e.satisfaction <> '') AS rated,
+       count(*) FILTER (WHERE e.satisfaction = ANY(%(satisfied)s::text[])) AS satisfied
+FROM ({events}) e
 GROUP BY 1, 2"""
-# The log's steps: for a whole district, one hash of them all; below it, looked up event by event
-# (the event_id index; OFFSET 0 keeps PostgreSQL from turning it back into the hash join, which
-# it would choose though it reads the whole log for a community's few thousand events).
-LOG_HASHED = f"LEFT JOIN {A} a ON a.event_id = e.id AND a.action = ANY(%(logged)s::text[])"
-LOG_PER_EVENT = f"""LEFT JOIN LATERAL (SELECT a.action, a.at FROM {A} a
-                   WHERE a.event_id = e.id AND a.action = ANY(%(logged)s::text[]) OFFSET 0) a ON true"""
-# The breakdowns, each one parallel GROUP BY on plain columns (one grouping-sets pass cannot run
-# in parallel and, at a million events, took longer than these three together): the
-# low-cardinality columns together (category, channel, satisfaction, level, status: a few
-# thousand combinations at most), the month, and the closed events' handling time in tenths of an
-# hour (the percentile is read off that histogram: exact to 0.05 h, with no sort of every event).
-COMBOS = """
-SELECT e.category_id, e.channel, e.satisfaction, e.level, e.status, count(*) AS n
-FROM ({events}) e GROUP BY 1, 2, 3, 4, 5"""
-TREND = """
-SELECT date_trunc('month', e.reported_at AT TIME ZONE %(tz)s) AS month, count(*) AS n,
-       count(*) FILTER (WHERE e.status = ANY(%(closed)s::text[])) AS closed,
-       count(*) FILTER (WHERE e.status <> ALL(%(final)s::text[]) AND e.due_at < %(now)s::timestamptz) AS overdue_now
-FROM ({events}) e GROUP BY 1"""
+# BREAKDOWNS: the low-cardinality columns (category, channel, satisfaction, level, status) and the
+# month, in one scan of the trend's months (which hold the period): a parallel GROUP BY on plain
+# columns gives some tens of thousands of rows, rolled up two ways by grouping sets over those
+# (over the events themselves grouping sets would run in one process). The month is the event's
+# bucket among the months' starts and the period's own (so a bucket is in the period or before
+# it): a binary search per event instead of a time-zone conversion.
+BREAKDOWNS = """
+SELECT GROUPING(e.category_id) = 0 AS combo, e.category_id, e.channel, e.satisfaction, e.level, e.status,
+       (e.bucket >= %(first)s) AS in_period, e.bucket, e.past_due, sum(e.n)::int AS n
+FROM (SELECT e.category_id, e.channel, e.satisfaction, e.level, e.status,
+             width_bucket(e.reported_at, %(starts)s::timestamptz[]) AS bucket,
+             e.due_at < %(now)s::timestamptz AS past_due, count(*) AS n
+      FROM ({events}) e GROUP BY 1, 2, 3, 4, 5, 6, 7) e
+GROUP BY GROUPING SETS ((e.category_id, e.channel, e.satisfaction, e.level, e.status, (e.bucket >= %(first)s)),
+                        (e.status, e.bucket, e.past_due))"""
+# TENTHS: the closed events' handling time in tenths of an hour (the percentile is read off that
+# histogram: exact to 0.05 h, with no sort of every event); in floating point (numeric, which
+# extract() gives, is twice as slow), rounded half up as numeric's round() does.
 TENTHS = """
-SELECT round(extract(epoch FROM e.closed_at - e.reported_at) / 360) AS tenths, count(*) AS n
+SELECT floor(date_part('epoch', e.closed_at - e.reported_at) / 360 + 0.5)::int AS tenths, count(*) AS n
 FROM ({events}) e WHERE e.status = ANY(%(closed)s::text[]) GROUP BY 1"""
 
 
 def _params(**extra) -> dict:
     now = clock.now()
-    return {"final": list(FINAL_STATES), "closed": list(CLOSED_STATES), "now": now, "tz": timezone.get_current_timezone_name(),
-            "accept_by": now - dt.timedelta(hours=ACCEPT_HOURS), "hours": ACCEPT_HOURS, "satisfied": list(SATISFIED),
-            "decisions": [Action.ACCEPT, Action.REJECT], "logged": [Action.ACCEPT, Action.REJECT, Action.RETURN, Action.REOPEN],
-            "return": Action.RETURN, "reopen": Action.REOPEN, **extra}
+    return {"closed": list(CLOSED_STATES), "now": now, "accept_by": now - dt.timedelta(hours=ACCEPT_HOURS), "hours": ACCEPT_HOURS, "satisfied": list(SATISFIED),
+            **extra}
 
 
 def _run(template: str, selection: Selection, period: Period | None = None, **extra) -> list[dict]:
@@ -147,17 +147,18 @@ def dashboard(selection: Selection) -> dict:
     """Every figure and table of the selection's dashboard (JSON-ready)."""
     grids, by_status = _per_grid(selection)
     totals = _sum(grids.values())
-    breakdown = _breakdowns(selection)
+    breakdown, months = _breakdowns(selection)
     children = _children(selection, grids)
-    note = boundary_note(selection)
-    kpis = _kpis(totals, {int(r["tenths"]): r["n"] for r in _run(TENTHS, selection)})
+    bounds = boundaries(selection)
+    note = boundary_note(bounds)
+    kpis = _kpis(totals, {r["tenths"]: r["n"] for r in _run(TENTHS, selection)})
     tables = [
         _category_table(breakdown["category_id"], note),
         _choice_table("by_status", _("Events by status"), State.choices, by_status, note),
         _choice_table("by_channel", _("Events by source channel"), Channel.choices, breakdown["channel"], note),
         _satisfaction_table(breakdown["satisfaction"], note),
         _settlement_table(breakdown["settled"], note),
-        _trend_table(selection, note),
+        _trend_table(selection, months, note),
         _children_table(children, note),
         _worst_table(selection, grids, note),
         _overdue_table(selection, note),
@@ -168,7 +169,7 @@ def dashboard(selection: Selection) -> dict:
         "selection": selection.as_dict(),
         "area": _area_ref(selection.area),
         "breadcrumbs": breadcrumbs(selection.area),
-        "boundaries": boundaries(selection),
+        "boundaries": bounds,
         "generated": timezone.localtime(clock.now()).isoformat(timespec="seconds"),
         "definitions": definitions(),
         "kpis": kpis,
@@ -176,8 +177,7 @@ def dashboard(selection: Selection) -> dict:
     }
 
 
-def boundary_note(selection: Selection) -> str:
-    b = boundaries(selection)
+def boundary_note(b: dict) -> str:
     redrawn = len(b["redrawn_during_period"])
     return _("%(rule)s Grid boundary versions in force at the end of the period: %(n)s; redrawn during it: %(r)s.") % {
         "rule": b["rule"], "n": b["grid_versions_in_force_at_end"], "r": redrawn}
@@ -186,8 +186,7 @@ def boundary_note(selection: Selection) -> str:
 def _per_grid(selection: Selection) -> tuple[dict, dict]:
     """({grid id: its figures}, {status: events}) from MAIN's rows (per grid and status)."""
     grids, by_status = {}, {}
-    whole = selection.area is None or selection.area.level == Level.DISTRICT
-    for r in _run(MAIN.replace("{log}", LOG_HASHED if whole else LOG_PER_EVENT), selection):
+    for r in _run(MAIN, selection):
         f = grids.setdefault(r["grid_id"], dict.fromkeys(FIGURES, 0))
         status, n = r["status"], r["events"]
         by_status[status] = by_status.get(status, 0) + n
@@ -276,21 +275,33 @@ def _kpi_table(kpis: dict, note: str) -> Table:
                  [{"key": k, "figure": label, "value": kpis[k]} for k, label in kpi_labels()], note)
 
 
-def _breakdowns(selection: Selection) -> dict:
-    """{"category_id" | "channel" | "satisfaction" | "settled": {value: events}} from COMBOS' rows."""
+def _breakdowns(selection: Selection) -> tuple[dict, dict]:
+    """({"category_id" | "channel" | "satisfaction" | "settled": {value: events}} in the period,
+    {month label: {"events", "closed", "overdue_now"}} over the trend's months) from BREAKDOWNS' rows."""
     disputes = Category.objects.filter(code=DISPUTES).first()
     dispute_ids = set(category_and_descendants(disputes)) if disputes else set()
+    span = trend_period(selection.period)
+    starts = sorted({m.start for m in span.months()} | {selection.period.start})
+    labels = [timezone.localtime(start).strftime("%Y-%m") for start in starts]  # by bucket - 1
     out = {k: {} for k in ("category_id", "channel", "satisfaction", "settled")}
+    months = {}
 
     def add(key, value, n):
         out[key][value] = out[key].get(value, 0) + n
 
-    for r in _run(COMBOS, selection):
-        for key in ("category_id", "channel", "satisfaction"):
-            add(key, r[key], r["n"])
-        if r["status"] in CLOSED_STATES and r["category_id"] in dispute_ids:
-            add("settled", r["level"], r["n"])
-    return out
+    for r in _run(BREAKDOWNS, selection, span, starts=starts, first=starts.index(selection.period.start) + 1):
+        status, n = r["status"], r["n"]
+        if not r["combo"]:
+            m = months.setdefault(labels[r["bucket"] - 1], dict.fromkeys(("events", "closed", "overdue_now"), 0))
+            m["events"] += n
+            m["closed"] += n if status in CLOSED_STATES else 0
+            m["overdue_now"] += n if r["past_due"] and status not in FINAL_STATES else 0
+        elif r["in_period"]:
+            for key in ("category_id", "channel", "satisfaction"):
+                add(key, r[key], n)
+            if status in CLOSED_STATES and r["category_id"] in dispute_ids:
+                add("settled", r["level"], n)
+    return out, months
 
 
 def _category_table(counts: dict, note: str) -> Table:
@@ -369,13 +380,9 @@ def trend_period(period: Period) -> Period:
     return periods.days(dt.date(index // 12, index % 12 + 1, 1), last, _("%(n)s months to %(label)s") % {"n": TREND_MONTHS, "label": period.label})
 
 
-def _trend_table(selection: Selection, note: str) -> Table:
+def _trend_table(selection: Selection, months: dict, note: str) -> Table:
     span = trend_period(selection.period)
-    months = {r["month"].strftime("%Y-%m"): r for r in _run(TREND, selection, span)}
-    rows = []
-    for m in span.months():
-        found = months.get(m.label, {})
-        rows.append({"month": m.label, "events": found.get("n", 0), "closed": found.get("closed", 0), "overdue_now": found.get("overdue_now", 0)})
+    rows = [{"month": m.label, **months.get(m.label, dict.fromkeys(("events", "closed", "overdue_now"), 0))} for m in span.months()]
     return Table("trend", _("Events by month (%(label)s)") % {"label": span.label},
                  [("month", _("Month")), ("events", _("Events")), ("closed", _("Closed")), ("overdue_now", _("Overdue now"))], rows, note)
 
@@ -479,10 +486,36 @@ def _overdue_table(selection: Selection, note: str) -> Table:
 
 # --- people: residents in today's grids; special groups, welfare, visits only when sensitive -----
 
+# The registers change slowly and one area's dashboard is read again and again (another period,
+# other categories): their counts (a scan of every resident for the district) are kept a few
+# minutes by area, apart from the events' figures.
+POPULATION_SECONDS = 600
+
+
+def _kept(compute, *key):
+    """compute() through Django's cache for POPULATION_SECONDS, by `key`, today and the language
+    (the tables carry their labels)."""
+    parts = ("analytics:population", clock.today(), translation.get_language(), *key)
+    return django_cache.get_or_set(":".join(map(str, parts)), compute, POPULATION_SECONDS)
+
+
 def _population_tables(selection: Selection) -> list[Table]:
+    area = selection.area.pk if selection.area else "all"
+    out = _kept(lambda: _register_tables(selection), area, int(selection.sensitive))
+    if not selection.sensitive:
+        return out
+    return [*out, _kept(lambda: _visits_table(selection), area, "visits", selection.period.key)]
+
+
+def _register_note() -> str:
+    return _("Residents in today's grids, as registered on %(day)s.") % {"day": clock.today().isoformat()}
+
+
+def _register_tables(selection: Selection) -> list[Table]:
+    """Residents by residence type; for roles that may see them, current special-group and welfare records."""
     today = clock.today()
     ids = selection.grid_ids()
-    note = _("Residents in today's grids, as registered on %(day)s.") % {"day": today.isoformat()}
+    note = _register_note()
     people = Person.objects.all() if ids is None else Person.objects.filter(grid_id__in=ids)
     counts = dict(people.values_list("residence_type").annotate(n=Count("id")).order_by())
     out = [_choice_table("residence", _("Residents by residence type"), ResidenceType.choices, counts, note, _("Residents"))]
@@ -498,7 +531,6 @@ def _population_tables(selection: Selection) -> list[Table]:
                              dict(special.values_list("group").annotate(n=Count("id")).order_by()), note, _("Records")))
     out.append(_choice_table("welfare", _("Welfare and care (current records)"), WelfareKind.choices,
                              dict(welfare.values_list("kind").annotate(n=Count("id")).order_by()), note, _("Records")))
-    out.append(_visits_table(selection, ids, note))
     return out
 
 
@@ -513,10 +545,10 @@ SELECT r."group", sum(r.due)::int AS due, sum(least(r.due, r.done))::int AS done
 ) r GROUP BY 1"""
 
 
-def _visits_table(selection: Selection, ids: list[int] | None, note: str) -> Table:
+def _visits_table(selection: Selection) -> Table:
     """Visits due to special-group members in the period (one per `visit_every_days` of the
     record's days in it, up to today) against the visits made to them, each record's capped at its due."""
-    period = selection.period
+    period, ids = selection.period, selection.grid_ids()
     last = min(period.last_day, clock.today())
     rows = _rows(VISITS.replace("{area}", "" if ids is None else "AND p.grid_id = ANY(%(ids)s)"),
                  {"first": period.first_day, "last": last, "start": period.start, "end": period.end, "ids": ids})
@@ -529,4 +561,4 @@ def _visits_table(selection: Selection, ids: list[int] | None, note: str) -> Tab
     out.append({"key": "all", "label": _("all groups"), "due": total_due, "done": total_done, "done_pct": _share(total_done, total_due)})
     return Table("visits", _("Visits to special groups: done against due"),
                  [("label", _("Group")), ("due", _("Due")), ("done", _("Done")), ("done_pct", _("Done (%)"))], out,
-                 note + " " + _("Due: one visit per the record's visit interval in the period, up to today."))
+                 _register_note() + " " + _("Due: one visit per the record's visit interval in the period, up to today."))

@@ -219,7 +219,14 @@ class Event(models.Model):
         verbose_name = _("event (事件)")
         verbose_name_plural = _("events (事件)")
         ordering = ["-reported_at"]
-        indexes = [models.Index(fields=["status", "due_at"]), models.Index(fields=["assignee", "status"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]), models.Index(fields=["assignee", "status"]),
+            # the leaders' statistics (analytics.dashboards) read a period's events from the index
+            # alone: a fifth of the table's width per event to scan (migration 0012)
+            models.Index(fields=["reported_at"], name="event_period_figures_idx",
+                         include=["grid", "category", "status", "channel", "satisfaction", "level", "due_at", "closed_at",
+                                  "decided_at", "ever_overdue", "returns", "reopenings"]),
+        ]
 
     def __str__(self):
         return f"{self.number} {self.category.name}"
