@@ -83,6 +83,20 @@ def test_a_row_per_child_area_adds_up_and_the_worst_grid_comes_first(api, tree, 
     assert [c["id"] for c in street["breadcrumbs"]] == [tree["district"].pk, tree["street"].pk]
 
 
+def test_a_period_from_mid_month_counts_its_own_events_and_the_trend_whole_months(api, tree, staff, month):
+    """The breakdowns and the months come from one scan of the trend's months: the events before
+    the period's first day count in their month's trend only."""
+    data = get(api, staff["community"], **{"from": "2026-11-10", "to": "2026-11-30"})
+    assert data["kpis"]["events"] == 4  # E5, E6, E7, E8
+    cats = table(data, "by_category")
+    assert (cats["06"]["events"], cats["0101"]["events"], cats["01"]["events"]) == (2, 2, 2)
+    assert "0104" not in cats and "0105" not in cats  # E3 and E4 came before the 10th
+    assert table(data, "by_channel")["patrol"]["events"] == 4
+    assert table(data, "settlement")["grid"]["disputes"] == 1  # E6 only
+    trend = {t["name"]: t for t in data["tables"]}["trend"]["rows"]
+    assert len(trend) == 12 and trend[-1] == {"month": "2026-11", "events": 8, "closed": 6, "overdue_now": 1}
+
+
 def test_acceptance_counts_the_log_and_the_reports_still_waiting(api, tree, staff, month):
     k = get(api, staff["centre"], period="2026-11")["kpis"]  # everything: the two reports outside every grid too
     assert k["events"] == 10
