@@ -6,6 +6,7 @@ import datetime as dt
 import io
 
 import pytest
+from django.utils import translation
 from django.apps import apps as django_apps
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
@@ -142,7 +143,7 @@ def test_departments_without_records_have_no_score(month):
 
 def test_weights_must_add_up_to_100(db):
     scheme = AssessmentScheme.objects.create(name="试行", effective_from=dt.date(2027, 1, 1))
-    with pytest.raises(ValidationError, match="add up to 100"):
+    with translation.override("en"), pytest.raises(ValidationError, match="add up to 100"):
         AssessmentWeights(scheme=scheme, unit="grid", results=40, skills=10, satisfaction=40).full_clean()
     with pytest.raises(IntegrityError), transaction.atomic():
         AssessmentWeights.objects.create(scheme=scheme, unit="grid", results=50, skills=10, satisfaction=50)

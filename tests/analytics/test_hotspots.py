@@ -163,8 +163,9 @@ def test_hexagons_take_each_event_to_the_nearest_centre(lattice, make_user):
     at = clock.now() - dt.timedelta(days=2)
     for lon, lat in points:
         put_events(lattice["grids"][int((lon - 114.10) / 0.01), int((lat - 22.50) / 0.01)], (lon, lat), 1, at)
-    answer = client(make_user("boss", Role.LEADER)).get(
-        "/api/analytics/hotspots/", {"area": lattice["community"].code, "unit": "hex", "size": 700}).json()
+    answer = client(make_user("boss", Role.LEADER)).get(  # the method's English
+        "/api/analytics/hotspots/", {"area": lattice["community"].code, "unit": "hex", "size": 700},
+        HTTP_ACCEPT_LANGUAGE="en").json()
     features = answer["features"]
     assert all(len(f["geometry"]["coordinates"][0]) == 7 for f in features)
     centres = np.array([np.mean(f["geometry"]["coordinates"][0][:6], axis=0) for f in features])

@@ -5,6 +5,7 @@ import json
 
 import geopandas as gpd
 import pytest
+from django.utils import translation
 import shapely
 from django.core.management import CommandError, call_command
 
@@ -59,7 +60,7 @@ def test_a_bad_row_refuses_the_file_and_names_it(homes, tmp_path):
         ({"code": A_CODE}, shapely.box(113.90, 22.50, 113.95, 22.60)),
         ({"code": B_CODE}, shapely.Polygon([(113.95, 22.5), (114.0, 200.0), (114.0, 22.5)])),
     ])
-    with pytest.raises(CommandError, match=r"row 2 \(440305005001002\), geometry: .*200"):
+    with translation.override("en"), pytest.raises(CommandError, match=r"row 2 \(440305005001002\), geometry: .*200"):
         call_command("import_boundaries", str(f), "--commit", "--reason", "x")
     assert Redraw.objects.count() == 0
 
