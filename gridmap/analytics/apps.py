@@ -1,5 +1,4 @@
 from django.apps import AppConfig
-from django.utils.translation import gettext_lazy as _
 
 
 class AnalyticsConfig(AppConfig):
@@ -7,5 +6,5 @@ class AnalyticsConfig(AppConfig):
     Reads every other app through its selectors and writes nothing of theirs."""
 
     name = "gridmap.analytics"
-    verbose_name = _("Analytics (统计分析)")
+    verbose_name = "统计分析 Analytics"
     default_auto_field = "django.db.models.BigAutoField"
