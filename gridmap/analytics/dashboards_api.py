@@ -17,20 +17,12 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from gridmap.core.downloads import FileNegotiation
+
 from . import cache, dashboards, selection
-from .tables import FORMATS, FileNegotiation, Table, export
+from .tables import FORMATS, Table, export
 
-OFFLINE_MAP_REPORT = "/analytics/report/map/"  # the folium report (heatmap_api's): linked, not imported
 
-SELECTION_PARAMETERS = [
-    OpenApiParameter("area", str, description="area id or code; default: your own area (everything for the centre and leaders)"),
-    OpenApiParameter("period", str, description="2026-11, 2026-Q3, 2026, this_month, last_month, this_quarter, last_quarter, "
-                                                "this_year, last_year or last_12_months; default: this month"),
-    OpenApiParameter("from", OpenApiTypes.DATE, description="first day (with `to`, instead of `period`)"),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="last day, included"),
-    OpenApiParameter("category", str, many=True, description="category codes, each with its sub-categories; default: all"),
-    OpenApiParameter("status", str, many=True, description="open, closed or a state; default: all"),
-]
 NOT_YOURS = OpenApiResponse(OpenApiTypes.OBJECT, description="an area outside yours")
 
 
@@ -51,7 +43,7 @@ class DashboardView(APIView):
     grids, the overdue events and (for roles that may see them) the population figures. Each
     table says which boundaries it uses. A closed period's answer is cached."""
 
-    @extend_schema(tags=["analytics"], parameters=SELECTION_PARAMETERS,
+    @extend_schema(tags=["analytics"], parameters=selection.PARAMETERS,
                    responses={200: OpenApiTypes.OBJECT, 403: OpenApiTypes.OBJECT, 404: NOT_YOURS})
     def get(self, request):
         _check_role(request.user)
@@ -64,7 +56,7 @@ class DashboardExportView(APIView):
     content_negotiation_class = FileNegotiation
 
     @extend_schema(tags=["analytics"], parameters=[
-        *SELECTION_PARAMETERS,
+        *selection.PARAMETERS,
         OpenApiParameter("table", str, description="a table's name (by_category, by_status, by_channel, satisfaction, settlement, "
                                                    "trend, children, worst, overdue, kpis, residence, …) or all; default: all"),
         OpenApiParameter("format", str, enum=list(FORMATS), description="default: xlsx"),
@@ -115,7 +107,7 @@ def _links(params) -> dict:
     return {
         "dashboard": reverse("analytics:dashboard"), "report": reverse("analytics:report"),
         "api": reverse("analytics:dashboard-api"), "export": reverse("analytics:dashboard-export"),
-        "mapReport": OFFLINE_MAP_REPORT, "query": kept.urlencode(),  # without the area: each link adds its own
+        "mapReport": reverse("analytics:report-map"), "query": kept.urlencode(),  # without the area: each link adds its own
     }
 
 

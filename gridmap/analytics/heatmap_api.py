@@ -32,19 +32,11 @@ from gridmap.grids.models import Level
 from gridmap.grids.selectors import visible_areas, visible_extent
 
 from . import cache, heatmap, tables
-from .selection import STATUS_WORDS, Selection, boundaries, parse
+from .selection import PARAMETERS, STATUS_WORDS, Selection, boundaries, parse
 
 BINS_MAX_DEGREES = 3.0  # a district with room around it; a wider view is clamped by the page
 POINTS_MAX_DEGREES = 0.1  # a few streets: the point-density view is for street zoom
 POINTS_MIN_ZOOM = 16  # the page switches from bins to points here
-SELECTION_PARAMETERS = [
-    OpenApiParameter("area", str, description="area id or code (default: the caller's own area, or everything)"),
-    OpenApiParameter("period", str, description="2026-11, 2026-Q3, 2026, this_month, last_month, last_quarter, this_year, …"),
-    OpenApiParameter("from", OpenApiTypes.DATE, description="first day (with `to`, instead of `period`)"),
-    OpenApiParameter("to", OpenApiTypes.DATE, description="last day, included"),
-    OpenApiParameter("category", str, many=True, description="category code, repeatable; sub-categories included"),
-    OpenApiParameter("status", str, many=True, description="open, closed or a state, repeatable; default all"),
-]
 LAYER_PARAMETER = OpenApiParameter(
     "layer", str, enum=list(heatmap.LAYERS),
     description="what is counted: events (default), or persons of special groups or with welfare where they live "
@@ -82,7 +74,7 @@ def _framed(selection: Selection, answer: dict) -> dict:
 
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT},
                parameters=[BBOX_PARAMETER, OpenApiParameter("zoom", float, required=True, description="the map's zoom, 0–24"),
-                           LAYER_PARAMETER, *SELECTION_PARAMETERS])
+                           LAYER_PARAMETER, *PARAMETERS])
 @api_view(["GET"])
 def bins(request):
     """Counts per square bin of the box, the bins sized to the zoom (about 32 screen pixels) in a
@@ -98,7 +90,7 @@ def bins(request):
                                  layer=layer, bbox=bbox, zoom=zoom))
 
 
-@extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT}, parameters=[BBOX_PARAMETER, *SELECTION_PARAMETERS])
+@extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT}, parameters=[BBOX_PARAMETER, *PARAMETERS])
 @api_view(["GET"])
 def points(request):
     """The events of a street-sized box (at most 0.1° each way) as [lat, lon], newest first, at most
@@ -109,7 +101,7 @@ def points(request):
 
 
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT},
-               parameters=[LAYER_PARAMETER, *SELECTION_PARAMETERS,
+               parameters=[LAYER_PARAMETER, *PARAMETERS,
                            OpenApiParameter("export", str, enum=list(tables.FORMATS), description="the table as a file")])
 @api_view(["GET"])
 def grids(request):

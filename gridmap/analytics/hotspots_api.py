@@ -20,8 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 
 from . import cache, hotspots, report_map
-from .heatmap_api import SELECTION_PARAMETERS
-from .selection import Readers, may_read, parse
+from .selection import PARAMETERS, Readers, may_read, parse
 
 HOTSPOT_PARAMETERS = [
     OpenApiParameter("unit", str, enum=list(hotspots.UNITS), description="grids (default), square bins or hexagons"),
@@ -35,7 +34,7 @@ HOTSPOT_PARAMETERS = [
 ]
 
 
-@extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT}, parameters=[*HOTSPOT_PARAMETERS, *SELECTION_PARAMETERS])
+@extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT}, parameters=[*HOTSPOT_PARAMETERS, *PARAMETERS])
 @api_view(["GET"])
 @permission_classes([Readers])
 def hotspots_view(request):
@@ -49,7 +48,7 @@ def hotspots_view(request):
 
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT},
                parameters=[OpenApiParameter("weeks", int, description="length of each window (1–26, default 4)"),
-                           *HOTSPOT_PARAMETERS, *SELECTION_PARAMETERS])
+                           *HOTSPOT_PARAMETERS, *PARAMETERS])
 @api_view(["GET"])
 @permission_classes([Readers])
 def emerging_view(request):
@@ -66,7 +65,7 @@ def emerging_view(request):
 @extend_schema(tags=["analytics"], responses={200: OpenApiTypes.OBJECT},
                parameters=[OpenApiParameter("months", int, description="calendar months up to the period's last (1–24, default 6)"),
                            OpenApiParameter("min_events", int, description="events at least (2–100, default 2)"),
-                           *SELECTION_PARAMETERS])
+                           *PARAMETERS])
 @api_view(["GET"])
 @permission_classes([Readers])
 def recurring_view(request):

@@ -16,6 +16,8 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter
 from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import BasePermission
 
@@ -34,6 +36,16 @@ OPEN, CLOSED = "open", "closed"
 CLOSED_STATES = (State.CLOSED, State.ARCHIVED)
 STATUS_WORDS = {OPEN: [s for s in State.values if s not in FINAL_STATES], CLOSED: list(CLOSED_STATES)}
 MAX_CATEGORIES = 50
+# the OpenAPI description of what parse() reads, for every endpoint that takes a selection
+PARAMETERS = [
+    OpenApiParameter("area", str, description="area id or code; default: your own area (everything for the centre and leaders)"),
+    OpenApiParameter("period", str, description="2026-11, 2026-Q3, 2026, this_month, last_month, this_quarter, last_quarter, "
+                                                "this_year, last_year or last_12_months; default: this month"),
+    OpenApiParameter("from", OpenApiTypes.DATE, description="first day (with `to`, instead of `period`)"),
+    OpenApiParameter("to", OpenApiTypes.DATE, description="last day, included"),
+    OpenApiParameter("category", str, many=True, description="category codes, each with its sub-categories; default: all"),
+    OpenApiParameter("status", str, many=True, description="open, closed or a state; default: all"),
+]
 # Statistics are for those who lead and supervise: the centre, leaders, area staff and grid
 # leaders, each over their own area (parse scopes it); workers and departments work events.
 READERS = {Role.CENTRE_ADMIN, Role.LEADER, Role.AREA_STAFF, Role.GRID_LEADER}

@@ -14,8 +14,6 @@ from openpyxl import Workbook
 from openpyxl.styles import Font
 from rest_framework.exceptions import ValidationError
 
-from gridmap.core.downloads import FileNegotiation  # noqa: F401  (the export endpoints' negotiation)
-
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
