@@ -231,3 +231,9 @@ def leader_named(tree, users):
     tree["a"].leader = leader
     tree["a"].save()
     return leader
+
+
+def pytest_collection_modifyitems(config, items):
+    """The browser tests last: their session's Playwright keeps an event loop running on the main
+    thread, where async_to_sync (tests/core/test_users.py) then refuses to start."""
+    items.sort(key=lambda item: "tests/browser/" in item.nodeid.replace("\\", "/") or item.nodeid.startswith("browser/"))
