@@ -60,12 +60,12 @@ class Proposal:
             out.setdefault(parent.pk, (parent, {}))[1][c.code] = c.shape
         return list(out.values())
 
-    def check(self, *, fresh: bool = False) -> list:
+    def check(self) -> list:
         """The topology findings of every change, each group against its parent's sheet."""
         from . import selectors
 
         return [f for parent, shapes in self.groups()
-                for f in selectors.sheet(parent, self.layer, fresh=fresh).check(shapes)]
+                for f in selectors.sheet(parent, self.layer).check(shapes)]
 
     def extent(self) -> BaseGeometry:
         """Where records may move: the old and new shapes of every grid in the proposal."""
