@@ -9,7 +9,6 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.http import urlencode
-from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.decorators import api_view, permission_classes
@@ -31,10 +30,7 @@ PARAMETERS = [
 
 
 def _level(params) -> str:
-    level = params.get("level") or Unit.WORKER
-    if level not in Unit.values:
-        raise ValidationError({"level": _("one of: %(formats)s") % {"formats": ", ".join(Unit.values)}})
-    return level
+    return selection.choice(params, "level", Unit.values, Unit.WORKER)
 
 
 def _answer(request, params) -> dict:
@@ -67,9 +63,7 @@ class Export(APIView):
         responses={(200, media): OpenApiTypes.BINARY for media in tables.FORMATS.values()})
     def get(self, request):
         params = request.query_params
-        fmt = params.get("format") or "xlsx"
-        if fmt not in tables.FORMATS:  # before computing anything
-            raise ValidationError({"format": _("one of: %(formats)s") % {"formats": ", ".join(tables.FORMATS)}})
+        fmt = selection.choice(params, "format", tables.FORMATS, "xlsx")  # before computing anything
         found = _answer(request, params)
         name = f"assessment-{found['level']}-{found['selection']['period']['label']}"
         return tables.export(assessment.tables_of(found), fmt, name)

@@ -65,9 +65,7 @@ class DashboardExportView(APIView):
     def get(self, request):
         _check_role(request.user)
         sel = selection.parse(request)
-        fmt = request.query_params.get("format", "xlsx")
-        if fmt not in FORMATS:
-            raise ValidationError({"format": _("one of: %(formats)s") % {"formats": ", ".join(FORMATS)}})
+        fmt = selection.choice(request.query_params, "format", FORMATS, "xlsx")
         data = _answer(sel)
         tables = [Table(t["name"], t["title"], [(c["key"], c["label"]) for c in t["columns"]], t["rows"], t["note"]) for t in data["tables"]]
         name = request.query_params.get("table", "all")

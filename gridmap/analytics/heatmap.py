@@ -73,6 +73,12 @@ def bins_for(zoom: int, bbox) -> Bins:
     span = max((e - w) * M_PER_DEG_LON_EQUATOR * cos0, (n - s) * M_PER_DEG_LAT)
     while span / size > MAX_BINS_ACROSS:
         size *= 2
+    return metric_bins(size)
+
+
+def metric_bins(size: float) -> Bins:
+    """Square bins of `size` metres in the local plane."""
+    cos0 = math.cos(math.radians(lat0()))
     return Bins(size, size / (M_PER_DEG_LON_EQUATOR * cos0), size / M_PER_DEG_LAT)
 
 

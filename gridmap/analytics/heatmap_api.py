@@ -32,7 +32,7 @@ from gridmap.grids.models import Level
 from gridmap.grids.selectors import visible_areas, visible_extent
 
 from . import cache, heatmap, tables
-from .selection import PARAMETERS, STATUS_WORDS, Selection, boundaries, parse
+from .selection import PARAMETERS, STATUS_WORDS, Selection, boundaries, choice, parse
 
 BINS_MAX_DEGREES = 3.0  # a district with room around it; a wider view is clamped by the page
 POINTS_MAX_DEGREES = 0.1  # a few streets: the point-density view is for street zoom
@@ -45,9 +45,7 @@ BBOX_PARAMETER = OpenApiParameter("bbox", str, required=True, description="west,
 
 
 def _layer(request, selection: Selection) -> str:
-    layer = request.query_params.get("layer") or heatmap.EVENTS
-    if layer not in heatmap.LAYERS:
-        raise ValidationError({"layer": _("one of: %(layers)s") % {"layers": ", ".join(heatmap.LAYERS)}})
+    layer = choice(request.query_params, "layer", heatmap.LAYERS, heatmap.EVENTS)
     if layer in heatmap.PEOPLE_LAYERS and not selection.sensitive:
         raise PermissionDenied(_("Counts of special groups and welfare are not shown to your role."))
     return layer

@@ -42,7 +42,7 @@ from gridmap.grids.models import Area, AreaBoundary, Level
 
 from . import heatmap, periods
 from .periods import Period
-from .selection import Selection, boundaries, events
+from .selection import Selection, boundaries, choice, events
 
 UNITS = ("grid", "bin", "hex")
 WEIGHTS = ("queen", "knn", "distance")
@@ -73,21 +73,14 @@ class Params:
 
 def parse_params(params) -> Params:
     """The hotspot parameters of a query string; 400 naming the field when bad."""
-    unit = _choice(params, "unit", UNITS)
-    weights = _choice(params, "weights", WEIGHTS)
+    unit = choice(params, "unit", UNITS)
+    weights = choice(params, "weights", WEIGHTS)
     distance = params.get("distance") or None
     if distance is not None:
         distance = float(number_param(params, "distance", 10, 50_000, float))
     return Params(unit=unit, weights=weights, k=number_param(params, "k", 1, 30, int, 6), distance=distance,
                   size=number_param(params, "size", 50, 10_000, int, 500),
                   permutations=number_param(params, "permutations", 0, MAX_PERMUTATIONS, int, 0))
-
-
-def _choice(params, name, allowed):
-    value = params.get(name) or allowed[0]
-    if value not in allowed:
-        raise ValidationError({name: _("one of: %(allowed)s") % {"allowed": ", ".join(allowed)}})
-    return value
 
 
 def number_param(params, name, low, high, kind, default=None):
@@ -118,7 +111,7 @@ class Units:
 
 def _metres(lon, lat) -> np.ndarray:
     """Points in the heatmap's local metric plane (heatmap.py): x, y in metres."""
-    one = metric_bins(1.0)
+    one = heatmap.metric_bins(1.0)
     return np.column_stack([np.asarray(lon, dtype=float) / one.dlon, np.asarray(lat, dtype=float) / one.dlat]).reshape(-1, 2)
 
 
@@ -153,12 +146,6 @@ def _outline(selection: Selection):
     return shapely.union_all(shapes) if shapes else None
 
 
-def metric_bins(size: float) -> heatmap.Bins:
-    """Square bins of `size` metres in the heatmap's plane."""
-    cos0 = math.cos(math.radians(heatmap.lat0()))
-    return heatmap.Bins(size, size / (heatmap.M_PER_DEG_LON_EQUATOR * cos0), size / heatmap.M_PER_DEG_LAT)
-
-
 @dataclass(frozen=True)
 class Squares:
     """Square bins `size` metres wide, the heatmap's (aligned on 0°, 0° in its plane)."""
@@ -166,7 +153,7 @@ class Squares:
     size: float
 
     def counts(self, qs) -> dict[tuple[int, int], int]:
-        return {(gx, gy): n for gx, gy, n in heatmap._group_by_bin(qs, "point", metric_bins(self.size))}
+        return {(gx, gy): n for gx, gy, n in heatmap._group_by_bin(qs, "point", heatmap.metric_bins(self.size))}
 
     def covering(self, west, south, east, north):
         """Cell indices (two arrays) of every bin over the box (metres)."""
@@ -205,7 +192,7 @@ class Hexagons:
         projections on the three edge normals 2X, X + √3Y and −X + √3Y floored (+1), the lattice
         point is q = ⌊(a + b) / 3⌋ steps east, r = ⌊(b + c) / 3⌋ rows north (Charles Chambers'
         pixel-to-hex), i.e. column q − r + ⌊r / 2⌋ of row r."""
-        one = metric_bins(1.0)
+        one = heatmap.metric_bins(1.0)
 
         def units(function, per_degree):  # read in the statement: a selected geometry would come out as WKB
             return Func(F("point"), function=function, output_field=FloatField()) / Value(per_degree * self.size)
@@ -243,7 +230,7 @@ def bin_units(selection: Selection, params: Params, periods_: list[Period]) -> t
     """Square bins or hexagons of `size` metres over the area: those whose centre is inside it,
     plus any holding an event of the selection; and the counts per cell of each period."""
     shape = Hexagons(params.size) if params.unit == "hex" else Squares(params.size)
-    one = metric_bins(1.0)
+    one = heatmap.metric_bins(1.0)
     counts = [shape.counts(events(selection, p)) for p in periods_]
     cells = {c for found in counts for c in found}
     if (outline := _outline(selection)) is not None:

@@ -113,7 +113,7 @@ def _hotspots(answer: dict) -> folium.GeoJson:
 
 def _heat(selection: Selection) -> HeatMap:
     """The events summed per small bin, at each bin's centre, weighted by its count."""
-    grid = hotspots.metric_bins(HEAT_BIN_M)
+    grid = heatmap.metric_bins(HEAT_BIN_M)
     cells = heatmap._group_by_bin(events(selection), "point", grid)
     top = max((n for _x, _y, n in cells), default=1)
     data = [[round((gy + 0.5) * grid.dlat, 6), round((gx + 0.5) * grid.dlon, 6), n / top] for gx, gy, n in cells]

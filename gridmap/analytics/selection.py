@@ -96,6 +96,16 @@ class Selection:
         }
 
 
+def choice(params, name: str, allowed, default=None) -> str:
+    """Query parameter `name`, one of `allowed` (default: `default`, else the first); 400 naming
+    the field otherwise."""
+    allowed = list(allowed)
+    value = params.get(name) or (default or allowed[0])
+    if value not in allowed:
+        raise ValidationError({name: _("one of: %(allowed)s") % {"allowed": ", ".join(allowed)}})
+    return value
+
+
 def parse(request, params=None) -> Selection:
     """The selection a request asks for; 400 naming the field when bad, 404 for an area the user
     may not see (as for any other record outside their area)."""

@@ -9,10 +9,10 @@ import io
 from dataclasses import dataclass, field
 
 from django.http import HttpResponse
-from django.utils.translation import gettext as _
 from openpyxl import Workbook
 from openpyxl.styles import Font
-from rest_framework.exceptions import ValidationError
+
+from .selection import choice
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -41,8 +41,7 @@ class Table:
 def export(tables: list[Table], fmt: str, filename: str) -> HttpResponse:
     """An attachment holding `tables`: one sheet each in XLSX; in CSV one after another, each
     under its title line (a single table: just its header and rows)."""
-    if fmt not in FORMATS:
-        raise ValidationError({"format": _("one of: %(formats)s") % {"formats": ", ".join(FORMATS)}})
+    fmt = choice({"format": fmt}, "format", FORMATS)
     body = _xlsx(tables) if fmt == "xlsx" else _csv(tables).encode("utf-8-sig")  # BOM: Excel reads UTF-8
     response = HttpResponse(body, content_type=FORMATS[fmt])
     response["Content-Disposition"] = f'attachment; filename="{filename}.{fmt}"'
